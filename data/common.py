@@ -20,6 +20,7 @@ DATA_ROOT = REPO_ROOT / 'data'
 class DataError(Exception):
     """A data problem the user can fix (missing dataset, offline, 404, bad checksum, bad file).
     The message is one line naming the file or URL and the fix."""
+    exit_code = 2  # train.py / sample.py print it in one line and exit 2 (configurator.py's handler)
 
 
 def main_guard(fn):
@@ -92,11 +93,12 @@ def start_dataset(out_dir):
 
 def write_dataset(out_dir, splits, meta):
     """splits: {'train': ids, 'val': ids}, ids a 1-D int array (-> <split>.bin) or a list / iterable of
-    arrays (-> shards <split>_000.bin, ...). meta must hold vocab_size and tokenizer; the file lists,
-    token counts and dtype are filled in here. meta.json is written last."""
+    arrays (-> shards <split>_000.bin, ...). meta must hold vocab_size; the file lists, token counts and
+    dtype are added here. meta is read after the splits are written (so a generator may add corpus
+    statistics to it while streaming) and meta.json is written last."""
     vocab_size = int(meta['vocab_size'])
     out_dir = start_dataset(out_dir)
-    meta = dict(meta, dtype=np.dtype(dtype_for(vocab_size)).name)
+    written = {}
     for split, ids in splits.items():
         if isinstance(ids, np.ndarray):
             shards, names = [ids], [f'{split}.bin']
@@ -107,8 +109,11 @@ def write_dataset(out_dir, splits, meta):
             name = names[0] if names else f'{split}_{i:03d}.bin'
             total += write_bin(out_dir / name, shard, vocab_size)
             files.append(name)
-        meta[split], meta[f'{split}_tokens'] = files, total
+        written[split], written[f'{split}_tokens'] = files, total
+    meta = dict(meta, dtype=np.dtype(dtype_for(vocab_size)).name, **written)
     write_meta(out_dir, meta)
+    return meta
+
 
 # -----------------------------------------------------------------------------
 # reading a dataset

@@ -78,12 +78,7 @@ def train_bpe(texts, vocab_size, pattern=SPLIT_PATTERN, special_tokens=SPECIAL_T
     and the special tokens; special tokens take the ids after the merges."""
     import rustbpe
     import tiktoken
-    n_merges = vocab_size - 256 - len(special_tokens)
-    if n_merges < 0:
-        raise DataError(f'--vocab_size={vocab_size} is too small: a byte-level BPE needs at least '
-                        f'{256 + len(special_tokens)} (256 bytes + {len(special_tokens)} special tokens)')
-    if vocab_size > 2 ** 32:
-        raise DataError(f'--vocab_size={vocab_size} is too large (at most 2**32)')
+    check_vocab_size(vocab_size, special_tokens)
     rt = rustbpe.Tokenizer()
     rt.train_from_iterator(iter(texts), vocab_size - len(special_tokens), pattern=pattern)
     # rank = token id = merge order, which is what tiktoken needs (see nanochat's tokenizer.py)
@@ -125,8 +120,13 @@ def load_bpe(path):
 # -----------------------------------------------------------------------------
 # GPT-2, from the local tiktoken cache only
 
-GPT2_FILES = ['https://openaipublic.blob.core.windows.net/gpt-2/encodings/main/vocab.bpe',
-              'https://openaipublic.blob.core.windows.net/gpt-2/encodings/main/encoder.json']
+# tiktoken's gpt2 files and their sha256 (from tiktoken_ext/openai_public.py)
+GPT2_FILES = {
+    'https://openaipublic.blob.core.windows.net/gpt-2/encodings/main/vocab.bpe':
+        '1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5',
+    'https://openaipublic.blob.core.windows.net/gpt-2/encodings/main/encoder.json':
+        '196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783',
+}
 
 
 def tiktoken_cache_dir():
@@ -138,14 +138,54 @@ def tiktoken_cache_dir():
 
 
 def gpt2_encoding():
-    """tiktoken's gpt2, only if both of its files are already cached: never a network call."""
+    """tiktoken's gpt2, only if both of its files are in tiktoken's cache with the right checksums.
+    Checked here first because tiktoken goes to the network for a missing or corrupt cache entry."""
     cache = tiktoken_cache_dir()
-    cached = all((cache / hashlib.sha1(url.encode()).hexdigest()).exists() for url in GPT2_FILES)
-    if cached:
-        import tiktoken
-        try:
-            return tiktoken.get_encoding('gpt2')
-        except Exception:  # a corrupt cache entry makes tiktoken try the network; don't let it matter
-            pass
-    raise DataError(f"tiktoken's gpt2 encoding is not in the local cache ({cache}): "
-                    f'use the trained BPE instead (--tokenizer=bpe), or load gpt2 once while online')
+    for url, sha in GPT2_FILES.items():
+        path = cache / hashlib.sha1(url.encode()).hexdigest()
+        if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != sha:
+            raise DataError(f"tiktoken's gpt2 encoding is not in the local cache ({cache}): use the trained BPE "
+                            f'instead (--tokenizer=bpe), or run tiktoken.get_encoding("gpt2") once while online')
+    import tiktoken
+    return tiktoken.get_encoding('gpt2')
+
+
+# -----------------------------------------------------------------------------
+# helpers for prepare.py scripts
+
+def check_vocab_size(vocab_size, special_tokens=SPECIAL_TOKENS):
+    """Call before touching any file: a typo must not cost an existing dataset."""
+    if vocab_size < 256 + len(special_tokens):
+        raise DataError(f'--vocab_size={vocab_size} is too small: a byte-level BPE needs at least '
+                        f'{256 + len(special_tokens)} (256 bytes + {", ".join(special_tokens)})')
+    if vocab_size > 2 ** 31:
+        raise DataError(f'--vocab_size={vocab_size} is too large (at most 2**31)')
+
+
+def make_tokenizer(kind, texts, vocab_size, out_dir):
+    """Train (bpe) or fetch from cache (gpt2) a tokenizer for a dataset in out_dir.
+    Returns (tiktoken.Encoding, meta fields describing it)."""
+    import time
+    if kind == 'gpt2':
+        enc = gpt2_encoding()
+        return enc, {'tokenizer': 'gpt2', 'vocab_size': enc.n_vocab}
+    if kind != 'bpe':
+        raise DataError(f"--tokenizer={kind} is unknown: use 'bpe' or 'gpt2'")
+    check_vocab_size(vocab_size)
+    t0 = time.time()
+    enc = train_bpe(texts, vocab_size)
+    info = save_bpe(enc, Path(out_dir) / 'tokenizer.tiktoken')
+    note = '' if enc.n_vocab == vocab_size else f' (asked for {vocab_size}: the text allows no more merges)'
+    print(f'trained a BPE with vocab {enc.n_vocab}{note} in {time.time() - t0:.1f}s')
+    return enc, {'tokenizer': 'bpe', 'vocab_size': enc.n_vocab, 'tokenizer_file': 'tokenizer.tiktoken',
+                 'pattern': info['pattern'], 'special_tokens': info['special_tokens']}
+
+
+def encode_docs(enc, docs, eot=True, num_threads=8):
+    """Token ids of documents, each followed by <|endoftext|> when eot, as one int array.
+    Text that happens to contain '<|endoftext|>' is encoded as ordinary text, never as the separator."""
+    ids = enc.encode_ordinary_batch(list(docs), num_threads=num_threads)
+    sep = [enc.eot_token] if eot else []
+    if not ids:
+        return np.zeros(0, dtype=np.uint32)
+    return np.concatenate([np.array(doc + sep, dtype=np.uint32) for doc in ids])
