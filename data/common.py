@@ -28,7 +28,7 @@ def main_guard(fn):
     try:
         fn()
     except DataError as e:
-        print(f'error: {e}', file=sys.stderr)
+        print('error: ' + ' '.join(str(e).splitlines()), file=sys.stderr)  # always one line
         sys.exit(2)
     except KeyboardInterrupt:
         print('error: interrupted (partial downloads are kept as .part files and resume next time)', file=sys.stderr)
@@ -166,10 +166,24 @@ def sha256_file(path, chunk=1 << 20):
 
 class _Retry(Exception):
     """A transient failure (connection error, dropped stream, 5xx): try again, keep the partial file.
-    offline=True when no connection could be made at all."""
-    def __init__(self, msg, offline=False):
+    offline: no connection could be made; dns: the host name did not resolve."""
+    def __init__(self, msg, offline=False, dns=False):
         super().__init__(msg)
-        self.offline = offline
+        self.offline, self.dns = offline, dns
+
+
+def _connection_error(e, url, timeout):
+    """A short reason for a requests ConnectionError/Timeout (their str() is a paragraph)."""
+    import re
+    from urllib.parse import urlparse
+    import requests
+    text = str(e)
+    if 'NameResolutionError' in text or 'Name or service not known' in text or 'getaddrinfo failed' in text:
+        return _Retry(f'cannot resolve host {urlparse(url).hostname}', offline=True, dns=True)
+    if isinstance(e, requests.Timeout):
+        return _Retry(f'no answer within {timeout}s', offline=True)
+    errno = re.search(r'\[Errno -?\d+\] [^)"\']*', text)
+    return _Retry(errno.group(0) if errno else text[:200], offline=True)
 
 
 def _fetch_once(url, part, timeout, chunk):
@@ -183,23 +197,27 @@ def _fetch_once(url, part, timeout, chunk):
                 part.unlink()
                 raise _Retry('HTTP 416 on resume, restarting')
             if r.status_code >= 500:
-                raise _Retry(f'HTTP {r.status_code}')
+                raise _Retry(f'HTTP {r.status_code} {r.reason}')
             if r.status_code >= 400:
                 raise DataError(f'could not download {url}: HTTP {r.status_code} {r.reason}; check the URL')
-            if r.status_code != 206 or not r.headers.get('Content-Range', '').startswith(f'bytes {have}-'):
-                have = 0  # the server ignored Range (200) and sends the whole file: restart
+            if r.status_code == 206 and not r.headers.get('Content-Range', '').startswith(f'bytes {have}-'):
+                part.unlink()
+                raise _Retry('server sent a different byte range than asked, restarting')
+            if r.status_code != 206:
+                have = 0  # the server ignored Range and sends the whole file: restart
             expected = r.headers.get('Content-Length')
             expected = have + int(expected) if expected is not None else None
             with open(part, 'ab' if have else 'wb') as f:
-                for block in r.iter_content(chunk_size=chunk):
-                    f.write(block)
+                try:
+                    for block in r.iter_content(chunk_size=chunk):
+                        f.write(block)
+                except (requests.exceptions.ChunkedEncodingError, requests.ConnectionError):
+                    pass  # dropped mid-file: what arrived is kept, the size check below asks for the rest
             size = part.stat().st_size
             if expected is not None and size != expected:
-                raise _Retry(f'connection dropped at {size} of {expected} bytes')
-    except requests.exceptions.ChunkedEncodingError as e:  # dropped mid-file: resume next time
-        raise _Retry(f'connection dropped: {e}') from None
+                raise _Retry(f'connection dropped at {size:,} of {expected:,} bytes')
     except (requests.ConnectionError, requests.Timeout) as e:
-        raise _Retry(f'{type(e).__name__}: {e}', offline=True) from None
+        raise _connection_error(e, url, timeout) from None
 
 
 def download(url, dest, sha256=None, *, retries=5, timeout=30, backoff=1.0, chunk=1 << 20):
@@ -215,19 +233,24 @@ def download(url, dest, sha256=None, *, retries=5, timeout=30, backoff=1.0, chun
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + '.part')
     print(f'downloading {url} -> {show(dest)}')
+    last = None
     for attempt in range(retries):
         try:
             _fetch_once(url, part, timeout, chunk)
+            last = None
             break
         except _Retry as e:
             last = e
+            # a host name that does not resolve means no network: one retry for a DNS hiccup, not five
+            if e.dns and attempt >= 1:
+                break
             if attempt + 1 < retries:
                 wait = backoff * 2 ** attempt
-                print(f'  {last}; retry {attempt + 1}/{retries - 1} in {wait:.0f}s', file=sys.stderr)
+                print(f'  {last}; retrying in {wait:.0f}s', file=sys.stderr)
                 time.sleep(wait)
-    else:
-        why = '(offline?)' if last.offline else f'after {retries} attempts'
-        raise DataError(f'could not download {url} {why}: {last}; check the network or use a local file')
+    if last is not None:
+        why = '(offline?)' if last.offline else f'after {attempt + 1} attempts'
+        raise DataError(f'could not download {url} {why}: {last}; check the network, or use a local file (see --help)')
     if sha256 is not None:
         got = sha256_file(part)
         if got != sha256:

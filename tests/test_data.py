@@ -349,12 +349,13 @@ def test_fineweb_edu_shards_from_the_server(server, tmp_path):
     assert tok.decode(read_tokens(out, 'val')) == ''.join(d + '<|endoftext|>' for d in shards[2])
 
 
-def test_fineweb_edu_without_pyarrow_says_how_to_install(monkeypatch):
+def test_fineweb_edu_without_pyarrow_says_how_to_install(monkeypatch, tmp_path):
     from data.fineweb_edu import prepare as fineweb
     monkeypatch.setitem(sys.modules, 'pyarrow', None)  # makes `import pyarrow` raise ImportError
     monkeypatch.setitem(sys.modules, 'pyarrow.parquet', None)
     with pytest.raises(DataError, match='pip install pyarrow'):
-        fineweb.prepare(num_shards=2, base_url='http://127.0.0.1:9/unused')
+        fineweb.prepare(tmp_path, num_shards=2, base_url='http://127.0.0.1:9/unused')
+    assert list(tmp_path.iterdir()) == []
 
 # -----------------------------------------------------------------------------
 # what a user sees when something is wrong: exit code 2, one line, no traceback
