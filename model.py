@@ -1,0 +1,715 @@
+"""
+nanoreparam's GPT, in one file.
+
+A modern decoder-only transformer (pre-norm RMSNorm, rotary, QK-norm, no biases, relu^2 MLP) whose every
+matmul inside the blocks comes from one factory, make_linear(cfg, role, layer_idx, in_features, out_features).
+The config switches that factory among ways of spending fewer trainable parameters than the dense weight
+they stand for. Every variant is one small class with the same surface:
+
+    forward(x)                            x[..., in] -> [..., out]
+    n_trainable, n_frozen, n_emulated     parameter accounting (n_emulated = in * out)
+    flops_fwd(tokens), flops_bwd(tokens, needs_input_grad), flops_step()   structural FLOPs
+
+Frozen random tensors are never stored: they are non-persistent buffers drawn from a torch.Generator seeded by
+(cfg.seed, layer, role, purpose), so a checkpoint holds only what was trained and a rebuilt model is identical.
+"""
+
+import math
+import zlib
+from dataclasses import dataclass, field, fields, asdict, replace
+from typing import Optional, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class ConfigError(ValueError):
+    """A config that cannot be run; the message names the key and the fix. Scripts exit with exit_code, no
+    traceback (configurator.py installs the handler)."""
+    exit_code = 2
+
+
+# -----------------------------------------------------------------------------
+# config
+
+@dataclass
+class GPTConfig:
+    # shape
+    block_size: int = 256
+    vocab_size: int = 256
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 128
+    mlp: str = 'relu2'                 # relu2 | gelu | swiglu
+    mlp_ratio: int = 4                 # MLP hidden width = mlp_ratio * n_embd (swiglu too)
+    dropout: float = 0.0
+    tie_embeddings: bool = False
+    embd_dim: int = 0                  # >0: ALBERT-factorized embedding V x E then E x n_embd
+    # the Linear factory
+    linear: str = 'dense'              # default variant for every role, see VARIANTS
+    attn_linear: str = ''              # '' = same as linear
+    mlp_linear: str = ''
+    seed: int = 1337                   # seeds every frozen random tensor
+    # lowrank / lora
+    attn_rank: Union[int, float, list] = 0.25  # int, per-layer list, or float in (0, 1]: fraction of mn/(m+n)
+    mlp_rank: Union[int, float, list] = 0.25
+    rank_schedule: str = 'constant'    # see RANK_SCHEDULES
+    rank_min: int = 0                  # smallest rank a schedule reaches; 0 = max(1, rank // 8)
+    lora_alpha: float = 0.0            # LoRA scale alpha/r; 0 = alpha equal to r (scale 1)
+    factor_lr_mult: float = 1.0        # LR multiplier of low-rank / LoRA factors
+    # random basis / intrinsic
+    basis_dim: int = 8                 # d coefficients per layer
+    basis_projection: str = 'dense'    # dense | fastfood | fft
+    basis_cache: bool = False          # keep the d directions as buffers (memory for speed)
+    intrinsic_dim: int = 1000          # d coefficients for the whole model
+    intrinsic_projection: str = 'fastfood'  # dense | fastfood | fft
+    intrinsic_said: bool = False       # one trainable scale per weight tensor (Aghajanyan's SAID)
+    alpha_lr_mult: float = 0.0         # LR multiplier of basis/intrinsic alpha; 0 = sqrt(D/d) heuristic
+    # structured
+    blocks: int = 4                    # blockdiag: number of dense blocks
+    diag_lr_mult: float = 1.0          # LR multiplier of Fastfood diagonals
+    # layer structure
+    share: Union[str, int] = 'none'    # none | all | k (groups of k consecutive layers share one block)
+    doped: Union[bool, str] = False    # True: frozen MLP layers interleaved (T F T ... T); or a pattern 'TFTFT'
+    frozen_mlp_ratio: int = 6          # hidden width of a frozen doped MLP layer, times n_embd
+
+
+ROLES = ('attn.q', 'attn.k', 'attn.v', 'attn.o', 'mlp.fc', 'mlp.gate', 'mlp.proj')
+RANK_SCHEDULES = ('constant', 'increasing', 'decreasing', 'linear', 'step', 'exponential', 'neg_quadratic')
+
+
+def frozen_generator(cfg, layer_idx, role, purpose):
+    """The generator for a frozen random tensor: a stable hash of (seed, layer, role, purpose), so any process
+    on any machine redraws exactly the same tensor. Tensors are drawn on the CPU, then moved."""
+    key = f'{cfg.seed}/{layer_idx}/{role}/{purpose}'.encode()
+    return torch.Generator(device='cpu').manual_seed(zlib.crc32(key))
+
+
+def randn(shape, gen, std=1.0):
+    return torch.randn(shape, generator=gen) * std
+
+
+def init_std(cfg, role, in_features):
+    """The dense init every variant matches: fan-in std, residual-output projections scaled by 1/sqrt(2L) (GPT-2)."""
+    std = in_features ** -0.5
+    if role in ('attn.o', 'mlp.proj'):
+        std /= math.sqrt(2 * cfg.n_layer)
+    return std
+
+
+# -----------------------------------------------------------------------------
+# the variants: one class each
+
+class VariantLinear(nn.Module):
+    """Shared surface. Subclasses set self.in_features / self.out_features and their parameters."""
+    lr_mult = {}  # parameter name -> learning-rate multiplier (default 1)
+
+    def __init__(self, in_features, out_features):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+
+    @property
+    def n_trainable(self):
+        return sum(p.numel() for p in self.parameters(recurse=False) if p.requires_grad)
+
+    @property
+    def n_frozen(self):
+        return sum(b.numel() for b in self.buffers(recurse=False))
+
+    @property
+    def n_emulated(self):
+        return self.in_features * self.out_features
+
+    def flops_step(self):
+        return 0  # FLOPs paid once per optimizer step, not per token (basis materialisation)
+
+    def extra_repr(self):
+        return f'{self.in_features} -> {self.out_features}, trainable={self.n_trainable}, frozen={self.n_frozen}'
+
+
+class DenseLinear(VariantLinear):
+    """W: out x in, trainable. The reference."""
+    def __init__(self, cfg, role, layer_idx, in_features, out_features, std):
+        super().__init__(in_features, out_features)
+        self.weight = nn.Parameter(torch.randn(out_features, in_features) * std)
+
+    def forward(self, x):
+        return F.linear(x, self.weight)
+
+    def flops_fwd(self, tokens):
+        return 2 * tokens * self.n_emulated
+
+    def flops_bwd(self, tokens, needs_input_grad):
+        return 2 * tokens * self.n_emulated * (1 + needs_input_grad)  # weight grad + input grad
+
+
+class FrozenLinear(VariantLinear):
+    """W0 frozen random at the dense init: 0 trainable. Doped layers and the embeddings-only baseline."""
+    def __init__(self, cfg, role, layer_idx, in_features, out_features, std):
+        super().__init__(in_features, out_features)
+        gen = frozen_generator(cfg, layer_idx, role, 'W0')
+        self.register_buffer('W0', randn((out_features, in_features), gen, std), persistent=False)
+
+    def forward(self, x):
+        return F.linear(x, self.W0)
+
+    def flops_fwd(self, tokens):
+        return 2 * tokens * self.n_emulated
+
+    def flops_bwd(self, tokens, needs_input_grad):
+        return 2 * tokens * self.n_emulated * needs_input_grad  # no weight grad
+
+
+class LowRankLinear(VariantLinear):
+    """W = B A replaces W. A: r x in, B: out x r, r(in + out) trainable.
+    Init targets the product (research notes §3): A ~ N(0, 1/in), B ~ N(0, std^2 in / r), so that
+    Var(W_ij) = r * (1/in) * std^2 * in / r = std^2, the dense init's variance."""
+    def __init__(self, cfg, role, layer_idx, in_features, out_features, std, rank):
+        super().__init__(in_features, out_features)
+        self.rank = rank
+        self.A = nn.Parameter(torch.randn(rank, in_features) * in_features ** -0.5)
+        self.B = nn.Parameter(torch.randn(out_features, rank) * std * math.sqrt(in_features / rank))
+        self.lr_mult = {'A': cfg.factor_lr_mult, 'B': cfg.factor_lr_mult}
+
+    def forward(self, x):
+        return F.linear(F.linear(x, self.A), self.B)
+
+    def flops_fwd(self, tokens):
+        return 2 * tokens * self.rank * (self.in_features + self.out_features)
+
+    def flops_bwd(self, tokens, needs_input_grad):
+        r, m, n = self.rank, self.out_features, self.in_features
+        # grads of B and A, the gradient into the r-wide bottleneck, and (if needed) into x
+        return 2 * tokens * (r * (m + n) + r * m + r * n * needs_input_grad)
+
+    def extra_repr(self):
+        return super().extra_repr() + f', rank={self.rank}'
+
+
+class LoRALinear(LowRankLinear):
+    """W = W0 + (alpha/r) B A: LoRA on a frozen random init (the seed blog's baseline).
+    W0 is at the dense init and B = 0, so the effective weight starts exactly at a dense init."""
+    def __init__(self, cfg, role, layer_idx, in_features, out_features, std, rank):
+        super().__init__(cfg, role, layer_idx, in_features, out_features, std, rank)
+        gen = frozen_generator(cfg, layer_idx, role, 'W0')
+        self.register_buffer('W0', randn((out_features, in_features), gen, std), persistent=False)
+        nn.init.zeros_(self.B)
+        self.scale = (cfg.lora_alpha or rank) / rank
+
+    def forward(self, x):
+        return F.linear(x, self.W0) + self.scale * super().forward(x)
+
+    def flops_fwd(self, tokens):
+        return 2 * tokens * self.n_emulated + super().flops_fwd(tokens)
+
+    def flops_bwd(self, tokens, needs_input_grad):
+        return 2 * tokens * self.n_emulated * needs_input_grad + super().flops_bwd(tokens, needs_input_grad)
+
+
+# name -> class; variants that take a rank get it from resolve_ranks()
+VARIANTS = {
+    'dense': DenseLinear,
+    'lowrank': LowRankLinear,
+    'lora': LoRALinear,
+    'frozen': FrozenLinear,
+}
+RANKED = ('lowrank', 'lora')
+
+
+# -----------------------------------------------------------------------------
+# the factory
+
+def variant_of(cfg, role):
+    family = role.split('.')[0]
+    override = cfg.attn_linear if family == 'attn' else cfg.mlp_linear
+    return override or cfg.linear
+
+
+def break_even_rank(m, n):
+    """The rank at which B A holds as many parameters as the dense m x n weight: mn / (m + n)."""
+    return m * n / (m + n)
+
+
+def schedule_rank(schedule, r, rank_min, layer_idx, n_layer):
+    """Per-layer rank from a base rank r. t = layer / (L - 1) runs from 0 (first layer) to 1 (last).
+    increasing / decreasing: the seed experiment's ramps, doubling / halving per layer from rank_min / to r;
+    linear, step, exponential, neg_quadratic: r at the first layer down to rank_min at the last, along a line,
+    a step at half depth, a geometric curve, and r - (r - rank_min) t^2 (stays high, then drops)."""
+    L, l = n_layer, layer_idx
+    t = l / (L - 1) if L > 1 else 0.0
+    if schedule == 'constant':
+        x = r
+    elif schedule == 'increasing':
+        x = r / 2 ** (L - 1 - l)
+    elif schedule == 'decreasing':
+        x = r / 2 ** l
+    elif schedule == 'linear':
+        x = r + (rank_min - r) * t
+    elif schedule == 'step':
+        x = r if l < L / 2 else rank_min
+    elif schedule == 'exponential':
+        x = r * (rank_min / r) ** t
+    elif schedule == 'neg_quadratic':
+        x = r - (r - rank_min) * t * t
+    return max(rank_min, int(round(x)))
+
+
+def resolve_ranks(cfg, role, in_features, out_features):
+    """The rank of `role` in every layer, as a list of n_layer ints."""
+    family = role.split('.')[0]
+    key = f'{family}_rank'
+    spec = getattr(cfg, key)
+    L, lo = cfg.n_layer, min(in_features, out_features)
+    if isinstance(spec, (list, tuple)):
+        if len(spec) != L:
+            raise ConfigError(f'{key} has {len(spec)} entries but n_layer={L}: give one rank per layer')
+        ranks = [int(r) for r in spec]
+    else:
+        if isinstance(spec, float) and not isinstance(spec, bool):
+            if not 0 < spec <= 1:
+                raise ConfigError(f'{key}={spec}: a float rank is a fraction of the break-even rank, in (0, 1]')
+            r = max(1, int(round(spec * break_even_rank(out_features, in_features))))
+        else:
+            r = int(spec)
+        if r < 1:
+            raise ConfigError(f'{key}={spec}: a rank must be at least 1')
+        rank_min = cfg.rank_min or max(1, r // 8)
+        if not 1 <= rank_min <= r:
+            raise ConfigError(f'rank_min={cfg.rank_min} must be between 1 and the rank {r} of {key}')
+        ranks = [schedule_rank(cfg.rank_schedule, r, rank_min, l, L) for l in range(L)]
+    for l, r in enumerate(ranks):
+        if not 1 <= r <= lo:
+            raise ConfigError(f'{key}: rank {r} at layer {l} is outside [1, {lo}] for a {in_features}->{out_features} '
+                              f'{role} layer; lower it')
+    return ranks
+
+
+def make_linear(cfg, role, layer_idx, in_features, out_features):
+    """Every matmul of the blocks is built here. Returns a VariantLinear."""
+    name = variant_of(cfg, role)
+    if name not in VARIANTS:
+        raise ConfigError(f"unknown linear variant '{name}' for {role}; valid: {', '.join(VARIANTS)}")
+    std = init_std(cfg, role, in_features)
+    cls = VARIANTS[name]
+    if name in RANKED:
+        rank = resolve_ranks(cfg, role, in_features, out_features)[layer_idx]
+        return cls(cfg, role, layer_idx, in_features, out_features, std, rank)
+    return cls(cfg, role, layer_idx, in_features, out_features, std)
+
+
+# -----------------------------------------------------------------------------
+# the transformer
+
+def norm(x):
+    return F.rms_norm(x, (x.size(-1),))
+
+
+class Rotary(nn.Module):
+    def __init__(self, head_dim, max_len, base=10000.0):
+        super().__init__()
+        inv_freq = 1.0 / base ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim)
+        t = torch.arange(max_len, dtype=torch.float32)
+        freqs = torch.outer(t, inv_freq)                           # (T, hd/2)
+        self.register_buffer('cos', freqs.cos(), persistent=False)
+        self.register_buffer('sin', freqs.sin(), persistent=False)
+
+    def forward(self, x, pos):
+        # x: (B, nh, T, hd); rotate pairs (x1, x2) of the two halves by the angle of position pos + t
+        T = x.size(2)
+        cos, sin = self.cos[pos:pos + T].to(x.dtype), self.sin[pos:pos + T].to(x.dtype)
+        x1, x2 = x.chunk(2, dim=-1)
+        return torch.cat((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1)
+
+
+class Attention(nn.Module):
+    def __init__(self, cfg, layer_idx):
+        super().__init__()
+        d = cfg.n_embd
+        self.n_head, self.head_dim, self.dropout = cfg.n_head, d // cfg.n_head, cfg.dropout
+        self.q = make_linear(cfg, 'attn.q', layer_idx, d, d)
+        self.k = make_linear(cfg, 'attn.k', layer_idx, d, d)
+        self.v = make_linear(cfg, 'attn.v', layer_idx, d, d)
+        self.o = make_linear(cfg, 'attn.o', layer_idx, d, d)
+        self.rotary = Rotary(self.head_dim, cfg.block_size)
+
+    def forward(self, x, cache=None, pos=0):
+        B, T, C = x.size()
+        heads = lambda t: t.view(B, T, self.n_head, self.head_dim).transpose(1, 2)  # (B, nh, T, hd)
+        q, k, v = heads(self.q(x)), heads(self.k(x)), heads(self.v(x))
+        q, k = self.rotary(norm(q), pos), self.rotary(norm(k), pos)  # QK-norm, then rotary
+        if cache is not None:
+            k, v = cache.update(k, v, pos)  # (B, nh, pos + T, hd)
+        dropout = self.dropout if self.training else 0.0
+        if T == k.size(2):
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=dropout)
+        else:  # decoding with a cache: query t sees keys up to pos + t
+            mask = torch.arange(k.size(2), device=x.device)[None, :] <= pos + torch.arange(T, device=x.device)[:, None]
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout)
+        return self.o(y.transpose(1, 2).contiguous().view(B, T, C))
+
+
+class MLP(nn.Module):
+    def __init__(self, cfg, layer_idx, hidden=None):
+        super().__init__()
+        d, hidden = cfg.n_embd, hidden or cfg.mlp_ratio * cfg.n_embd
+        self.act = cfg.mlp
+        self.fc = make_linear(cfg, 'mlp.fc', layer_idx, d, hidden)
+        if cfg.mlp == 'swiglu':
+            self.gate = make_linear(cfg, 'mlp.gate', layer_idx, d, hidden)
+        self.proj = make_linear(cfg, 'mlp.proj', layer_idx, hidden, d)
+
+    def forward(self, x):
+        h = self.fc(x)
+        if self.act == 'relu2':
+            h = F.relu(h).square()
+        elif self.act == 'gelu':
+            h = F.gelu(h)
+        else:
+            h = F.silu(self.gate(x)) * h
+        return self.proj(h)
+
+
+class Block(nn.Module):
+    """A trainable transformer layer: x + attn(norm(x)), then x + mlp(norm(x))."""
+    def __init__(self, cfg, layer_idx):
+        super().__init__()
+        self.ln_1, self.attn = nn.RMSNorm(cfg.n_embd), Attention(cfg, layer_idx)
+        self.ln_2, self.mlp = nn.RMSNorm(cfg.n_embd), MLP(cfg, layer_idx)
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x, cache=None, pos=0):
+        x = x + self.drop(self.attn(self.ln_1(x), cache, pos))
+        return x + self.drop(self.mlp(self.ln_2(x)))
+
+
+class FrozenMLPBlock(nn.Module):
+    """A doped layer (LightOn): x + mlp(norm(x)) with a frozen random MLP of width frozen_mlp_ratio * n_embd,
+    parameter-free norm, no attention. Nothing here is trained or stored."""
+    def __init__(self, cfg, layer_idx):
+        super().__init__()
+        frozen = replace(cfg, linear='frozen', attn_linear='', mlp_linear='')
+        self.mlp = MLP(frozen, layer_idx, hidden=cfg.frozen_mlp_ratio * cfg.n_embd)
+
+    def forward(self, x, cache=None, pos=0):
+        return x + self.mlp(norm(x))
+
+
+def layer_pattern(cfg):
+    """'T' (trainable block) or 'F' (frozen MLP layer) per layer."""
+    if isinstance(cfg.doped, str):
+        pattern = cfg.doped.upper()
+        if len(pattern) != cfg.n_layer or set(pattern) - set('TF'):
+            raise ConfigError(f"doped='{cfg.doped}' must be a string of T and F of length n_layer={cfg.n_layer}")
+        return pattern
+    if not cfg.doped:
+        return 'T' * cfg.n_layer
+    # LightOn: alternate, first and last trainable (5 layers -> TFTFT: 3 trainable + 2 frozen)
+    return ''.join('T' if l % 2 == 0 or l == cfg.n_layer - 1 else 'F' for l in range(cfg.n_layer))
+
+
+def block_index(cfg, pattern):
+    """Which unique module each layer uses. share='all': every trainable layer reuses one block;
+    share=k: groups of k consecutive trainable layers share one; frozen layers are never shared."""
+    share = cfg.share
+    if share in ('none', 0, 1, '1'):
+        return list(range(cfg.n_layer))
+    if share != 'all':
+        try:
+            share = int(share)
+        except (TypeError, ValueError):
+            raise ConfigError(f"share='{cfg.share}' must be 'none', 'all' or a group size k >= 1")
+        if share < 1:
+            raise ConfigError(f'share={cfg.share} must be a group size k >= 1')
+    index, first_of_group, t = [], {}, 0
+    for l, kind in enumerate(pattern):
+        if kind == 'F':
+            index.append(l)
+            continue
+        group = 0 if share == 'all' else t // share
+        first_of_group.setdefault(group, l)
+        index.append(first_of_group[group])
+        t += 1
+    return index
+
+
+class KVCache:
+    """Keys and values of every layer for the first `pos` positions; grows by T at each update."""
+    def __init__(self, n_layer, batch, n_head, head_dim, max_len, device, dtype):
+        shape = (n_layer, batch, n_head, max_len, head_dim)
+        self.k = torch.zeros(shape, device=device, dtype=dtype)
+        self.v = torch.zeros(shape, device=device, dtype=dtype)
+        self.layer = 0
+
+    def update(self, k, v, pos):
+        T = k.size(2)
+        self.k[self.layer, :, :, pos:pos + T] = k
+        self.v[self.layer, :, :, pos:pos + T] = v
+        out = self.k[self.layer, :, :, :pos + T], self.v[self.layer, :, :, :pos + T]
+        self.layer += 1
+        return out
+
+
+def validate(cfg):
+    """Fail early, with one line naming the key, for every shape the model cannot be built with."""
+    for key in ('block_size', 'vocab_size', 'n_layer', 'n_head', 'n_embd', 'mlp_ratio', 'blocks',
+                'basis_dim', 'intrinsic_dim', 'frozen_mlp_ratio'):
+        v = getattr(cfg, key)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise ConfigError(f'{key}={v!r} must be a positive integer')
+    if cfg.embd_dim < 0:
+        raise ConfigError(f'embd_dim={cfg.embd_dim} must be 0 (no factorization) or a positive width')
+    if cfg.n_embd % cfg.n_head:
+        raise ConfigError(f'n_embd={cfg.n_embd} is not divisible by n_head={cfg.n_head}')
+    if (cfg.n_embd // cfg.n_head) % 2:
+        raise ConfigError(f'head size n_embd/n_head={cfg.n_embd // cfg.n_head} must be even for rotary embeddings')
+    if cfg.mlp not in ('relu2', 'gelu', 'swiglu'):
+        raise ConfigError(f"mlp='{cfg.mlp}' is not one of relu2, gelu, swiglu")
+    if not 0.0 <= cfg.dropout < 1.0:
+        raise ConfigError(f'dropout={cfg.dropout} must be in [0, 1)')
+    if cfg.rank_schedule not in RANK_SCHEDULES:
+        raise ConfigError(f"rank_schedule='{cfg.rank_schedule}' is not one of {', '.join(RANK_SCHEDULES)}")
+    for key in ('linear', 'attn_linear', 'mlp_linear'):
+        v = getattr(cfg, key)
+        if (v or key == 'linear') and v not in VARIANTS:
+            raise ConfigError(f"{key}='{v}' is not a linear variant; valid: {', '.join(VARIANTS)}")
+
+
+class GPT(nn.Module):
+
+    def __init__(self, cfg):
+        super().__init__()
+        validate(cfg)
+        self.config = cfg
+        V, H, E = cfg.vocab_size, cfg.n_embd, cfg.embd_dim
+        self.pattern = layer_pattern(cfg)
+        self.block_of_layer = block_index(cfg, self.pattern)
+        # unique modules only; layer l runs h[block_of_layer[l]], so shared blocks are stored once
+        self.h = nn.ModuleDict({
+            str(l): (Block(cfg, l) if self.pattern[l] == 'T' else FrozenMLPBlock(cfg, l))
+            for l in sorted(set(self.block_of_layer))})
+        self.wte = nn.Embedding(V, E or H)
+        self.embd_proj = nn.Linear(E, H, bias=False) if E else None   # ALBERT: V x E, then E x H
+        self.ln_f = nn.RMSNorm(H)
+        self.lm_head = None if cfg.tie_embeddings else nn.Linear(H, V, bias=False)
+        self.drop = nn.Dropout(cfg.dropout)
+        # embeddings: untied wte ~ N(0, 1) (normed right after lookup); tied ~ N(0, 1/sqrt(width)) since it is
+        # also the head; the head starts small so that the initial loss is ln(V) whatever the body does
+        nn.init.normal_(self.wte.weight, std=1.0 if self.lm_head is not None else (E or H) ** -0.5)
+        if self.embd_proj is not None:
+            nn.init.normal_(self.embd_proj.weight, std=E ** -0.5)
+        if self.lm_head is not None:
+            nn.init.normal_(self.lm_head.weight, std=0.02 * H ** -0.5)
+
+    def layers(self):
+        return [self.h[str(b)] for b in self.block_of_layer]
+
+    def embed(self, idx):
+        x = self.wte(idx)
+        if self.embd_proj is not None:
+            x = self.embd_proj(x)
+        return self.drop(norm(x))
+
+    def logits(self, x):
+        x = self.ln_f(x)
+        if self.lm_head is not None:
+            return self.lm_head(x)
+        if self.embd_proj is not None:  # tied factorized head mirrors the embedding: H -> E -> V
+            x = x @ self.embd_proj.weight
+        return F.linear(x, self.wte.weight)
+
+    def forward(self, idx, targets=None, cache=None, pos=0, reduction='mean'):
+        """idx: (B, T) token ids. Returns (logits (B, T, V), loss or None)."""
+        x = self.embed(idx)
+        if cache is not None:
+            cache.layer = 0
+        for layer in self.layers():
+            x = layer(x, cache if isinstance(layer, Block) else None, pos)
+        logits = self.logits(x).float()
+        if targets is None:
+            return logits, None
+        loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1,
+                               reduction=reduction)
+        return logits, loss
+
+    # -- generation with a KV cache ---------------------------------------------------------------------
+
+    @torch.no_grad()
+    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, generator=None):
+        """Yields one (B, 1) tensor of new token ids at a time. Prefills the cache with the prompt, then feeds
+        one token per step. When the context reaches block_size, the cache is rebuilt from the last
+        block_size // 2 tokens (a sliding window, as nanoGPT crops its context)."""
+        cfg = self.config
+        n_attn = sum(1 for layer in self.layers() if isinstance(layer, Block))
+        B = idx.size(0)
+        idx = idx[:, -cfg.block_size:]
+        make_cache = lambda: KVCache(n_attn, B, cfg.n_head, cfg.n_embd // cfg.n_head, cfg.block_size,
+                                     idx.device, self.wte.weight.dtype)
+        cache, context = make_cache(), idx
+        logits, _ = self(context, cache=cache, pos=0)
+        pos = context.size(1)
+        for _ in range(max_new_tokens):
+            next_id = sample_next(logits[:, -1, :], temperature, top_k, top_p, generator)
+            yield next_id
+            context = torch.cat((context, next_id), dim=1)
+            if pos >= cfg.block_size:  # cache full: restart from the recent half of the context
+                context = context[:, -(cfg.block_size // 2):]
+                cache = make_cache()
+                logits, _ = self(context, cache=cache, pos=0)
+                pos = context.size(1)
+            else:
+                logits, _ = self(next_id, cache=cache, pos=pos)
+                pos += 1
+
+    # -- accounting -------------------------------------------------------------------------------------
+
+    def variant_modules(self):
+        """(layer index, role, module) for every use of a variant linear, shared ones once per use."""
+        out = []
+        for l, layer in enumerate(self.layers()):
+            for name, m in layer.named_modules():
+                if isinstance(m, VariantLinear):
+                    out.append((l, name, m))
+        return out
+
+    def embedding_params(self):
+        ps = [self.wte.weight] + ([self.embd_proj.weight] if self.embd_proj is not None else [])
+        return ps + ([self.lm_head.weight] if self.lm_head is not None else [])
+
+    def param_counts(self):
+        """Exact parameter accounting. Storage counts (trainable, frozen) see each tensor once, however many
+        layers share it; emulated counts the dense weights the network computes with, once per use."""
+        emb_ids = {id(p) for p in self.embedding_params()}
+        uniq = {id(p): p for p in self.parameters()}.values()
+        trainable_emb = sum(p.numel() for p in uniq if p.requires_grad and id(p) in emb_ids)
+        trainable_nonemb = sum(p.numel() for p in uniq if p.requires_grad and id(p) not in emb_ids)
+        frozen_params = sum(p.numel() for p in uniq if not p.requires_grad)
+        unique_variants = {id(m): m for _, _, m in self.variant_modules()}.values()
+        frozen = frozen_params + sum(m.n_frozen for m in unique_variants)
+        emulated = sum(m.n_emulated for _, _, m in self.variant_modules())
+        families = {}
+        for l, role, m in self.variant_modules():
+            fam = families.setdefault(f'{role.split(".")[0]}:{type(m).__name__}', [0, 0, 0, set()])
+            if id(m) not in fam[3]:
+                fam[0] += m.n_trainable
+                fam[1] += m.n_frozen
+                fam[3].add(id(m))
+            fam[2] += m.n_emulated
+        state = {t.data_ptr(): t.numel() * t.element_size() for t in self.state_dict().values()}
+        return dict(trainable=trainable_emb + trainable_nonemb, trainable_embedding=trainable_emb,
+                    trainable_nonembedding=trainable_nonemb, frozen=frozen, emulated_nonembedding=emulated,
+                    checkpoint_bytes=sum(state.values()),
+                    families={k: v[:3] for k, v in families.items()})
+
+    def flops_per_token(self):
+        """Structural FLOPs per training token (forward + backward), and the conventions beside it.
+        C_train = 6 N_trainable_nonembedding (Kaplan, LightOn). C_actual walks the network bottom up: each
+        module's own forward and backward, an input gradient only where something below it is trainable,
+        shared modules once per use, attention 12 * n_embd * T per attention layer (QK^T and AV, forward and
+        backward, full context as in nanoGPT), the lm_head matmul. Per-step work (basis materialisation) is
+        returned separately in 'step' since it does not scale with tokens."""
+        cfg = self.config
+        counts = self.param_counts()
+        below = any(p.requires_grad for p in [self.wte.weight] + ([self.embd_proj.weight] if self.embd_proj
+                                                                   is not None else []))
+        actual, step = 0, 0
+        for layer in self.layers():
+            if isinstance(layer, Block):
+                actual += 12 * cfg.n_embd * cfg.block_size
+                below = below or any(p.requires_grad for p in layer.ln_1.parameters())
+            trainable_here = False
+            for m in [mod for mod in layer.modules() if isinstance(mod, VariantLinear)]:
+                # q, k, v share an input; every later module's input depends on the ones before it
+                actual += m.flops_fwd(1) + m.flops_bwd(1, below)
+                trainable_here = trainable_here or m.n_trainable > 0
+                step += m.flops_step()
+            below = below or trainable_here or any(p.requires_grad for p in layer.parameters())
+        V, H = cfg.vocab_size, cfg.n_embd
+        head_trainable = self.lm_head is not None or self.wte.weight.requires_grad
+        actual += 2 * V * H * (2 + head_trainable)  # forward, input grad, weight grad
+        n_frozen = counts['frozen']
+        return dict(C_train=6 * counts['trainable_nonembedding'], C_actual=actual, step=step,
+                    C_frozen_2_3=6 * counts['trainable_nonembedding'] + 4 * n_frozen,
+                    C_frozen_0=6 * counts['trainable_nonembedding'])
+
+    def param_report(self):
+        """A table of what is trained, what is regenerated from seeds, and what it stands for."""
+        c, f = self.param_counts(), self.flops_per_token()
+        cfg = self.config
+        lines = [f"{'family':<28}{'trainable':>14}{'frozen':>14}{'emulated':>14}"]
+        for name, (tr, fr, em) in sorted(c['families'].items()):
+            lines.append(f'{name:<28}{tr:>14,}{fr:>14,}{em:>14,}')
+        norms = c['trainable_nonembedding'] - sum(v[0] for v in c['families'].values())
+        lines.append(f"{'norms and other':<28}{norms:>14,}{0:>14,}{0:>14,}")
+        lines.append(f"{'embeddings (wte, head)':<28}{c['trainable_embedding']:>14,}{0:>14,}{'':>14}")
+        lines.append(f"{'total':<28}{c['trainable']:>14,}{c['frozen']:>14,}{c['emulated_nonembedding']:>14,}")
+        lines.append(f"non-embedding trainable {c['trainable_nonembedding']:,} | frozen {c['frozen']:,} "
+                     f"(regenerated from seeds, 0 bytes on disk) | checkpoint weights {c['checkpoint_bytes']:,} bytes")
+        lines.append(f"FLOPs/token: C_train=6N {f['C_train']:,} | C_actual {f['C_actual']:,} | "
+                     f"frozen at 2/3: {f['C_frozen_2_3']:,} | per-step extra {f['step']:,}")
+        if self.pattern != 'T' * cfg.n_layer or self.block_of_layer != list(range(cfg.n_layer)):
+            lines.append(f'layers {self.pattern} use blocks {self.block_of_layer}')
+        return '\n'.join(lines)
+
+    def rank_report(self):
+        """The resolved per-layer ranks, one line per family with a ranked variant; '' if none."""
+        cfg, lines = self.config, []
+        for family, role, (m, n) in (('attn', 'attn.q', (cfg.n_embd, cfg.n_embd)),
+                                     ('mlp', 'mlp.fc', (cfg.n_embd, cfg.mlp_ratio * cfg.n_embd))):
+            if variant_of(cfg, role) in RANKED:
+                ranks = resolve_ranks(cfg, role, m, n)
+                lines.append(f'{family} ranks per layer ({cfg.rank_schedule}): {ranks}')
+        return '\n'.join(lines)
+
+    # -- optimizer ----------------------------------------------------------------------------------------
+
+    def optim_groups(self, weight_decay):
+        """AdamW groups: matrices decay, vectors (norms, diagonals, coefficients) do not; each variant can ask
+        for a learning-rate multiplier per parameter (self.lr_mult). Each parameter appears once."""
+        mults = {}
+        for m in self.modules():
+            for name, p in m.named_parameters(recurse=False):
+                mults[id(p)] = m.lr_mult.get(name, 1.0) if isinstance(m, VariantLinear) else 1.0
+        groups = {}
+        for p in {id(p): p for p in self.parameters() if p.requires_grad}.values():
+            decay = weight_decay if p.dim() >= 2 else 0.0
+            groups.setdefault((decay, mults[id(p)]), []).append(p)
+        return [dict(params=ps, weight_decay=wd, lr_mult=lm) for (wd, lm), ps in groups.items()]
+
+
+def sample_next(logits, temperature=1.0, top_k=None, top_p=None, generator=None):
+    """logits (B, V) -> next ids (B, 1). temperature 0 is greedy."""
+    if temperature == 0:
+        return logits.argmax(dim=-1, keepdim=True)
+    logits = logits / temperature
+    if top_k:
+        v, _ = torch.topk(logits, min(top_k, logits.size(-1)))
+        logits[logits < v[:, [-1]]] = -float('inf')
+    if top_p is not None and top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, descending=True)
+        cum = sorted_logits.softmax(dim=-1).cumsum(dim=-1)
+        drop = cum - sorted_logits.softmax(dim=-1) > top_p  # keep the smallest prefix whose mass reaches top_p
+        sorted_logits[drop] = -float('inf')
+        logits = torch.full_like(logits, -float('inf')).scatter(-1, order, sorted_logits)
+    probs = logits.softmax(dim=-1)
+    return torch.multinomial(probs, num_samples=1, generator=generator)
+
+
+def config_from_dict(d):
+    """A GPTConfig from a plain dict (checkpoint metadata), ignoring keys that are not model keys."""
+    names = {f.name for f in fields(GPTConfig)}
+    return GPTConfig(**{k: v for k, v in d.items() if k in names})
+
+
+if __name__ == '__main__':
+    # python model.py [--key=value ...]: print the parameter and FLOP report of a model config
+    import ast, sys
+    kw = {}
+    for arg in sys.argv[1:]:
+        k, _, v = arg.lstrip('-').partition('=')
+        try:
+            kw[k] = ast.literal_eval(v)
+        except (ValueError, SyntaxError):
+            kw[k] = v
+    model = GPT(GPTConfig(**kw))
+    print(model.rank_report() or '', model.param_report(), sep='\n')

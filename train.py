@@ -1,0 +1,449 @@
+"""
+Train a GPT whose linear layers come from model.make_linear. Single process or DDP:
+
+    python train.py                                   # default small model on the embedded corpus, CPU minutes
+    python train.py config/lowrank_small.py --max_iters=500
+    torchrun --standalone --nproc_per_node=8 train.py config/lowrank_d20.py
+
+Every run writes out_dir/{ckpt.pt, best.pt, config.json, log.jsonl}. Kill it at any moment and resume it with
+--init_from=resume: the checkpoint holds every state the next step depends on (trainable tensors, optimizer,
+GradScaler, data sampler, RNGs of every rank), so on CPU in fp32 a resumed run repeats the uninterrupted one
+bit for bit. SIGTERM / SIGINT save a checkpoint at the next step boundary and exit.
+"""
+import json
+import math
+import os
+import random
+import signal
+import sys
+import time
+from contextlib import nullcontext
+from dataclasses import asdict, fields
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+from model import GPT, GPTConfig, ConfigError, config_from_dict
+from checkpoint import save_checkpoint, load_checkpoint, load_model_state, CheckpointError
+from data.common import load_meta, load_tokenizer, DATA_ROOT
+
+# -----------------------------------------------------------------------------
+# default config: a small model that trains on the embedded corpus in a few CPU minutes
+# I/O
+out_dir = 'out'
+eval_interval = 250
+log_interval = 25
+eval_iters = 20            # val batches per eval (fixed: the same batches every time)
+eval_only = False
+init_from = 'scratch'      # 'scratch' or 'resume' (from out_dir/ckpt.pt)
+# data
+dataset = 'pystdlib_char'
+batch_size = 32            # per micro-step, per process
+block_size = 128
+gradient_accumulation_steps = 1  # global: divided among DDP processes
+# model (every other GPTConfig field in model.py is a config key too, with the default given there)
+n_layer = 4
+n_head = 4
+n_embd = 128
+dropout = 0.0
+linear = 'dense'
+# optimizer: AdamW, warmup then cosine decay to min_lr
+learning_rate = 3e-3
+max_iters = 2000
+weight_decay = 0.1
+beta1 = 0.9
+beta2 = 0.95
+grad_clip = 1.0            # 0 disables clipping
+warmup_iters = 100
+lr_decay_iters = 0         # 0 = max_iters
+min_lr = 3e-4
+# faults
+max_bad_steps = 5          # consecutive non-finite steps (skipped) before the run stops
+# system
+device = 'auto'            # auto | cpu | cuda | cuda:1 | mps
+dtype = 'auto'             # auto (bf16 on cuda, fp32 elsewhere) | float32 | bfloat16 | float16
+compile = False
+seed = 1337
+_model_keys = [f.name for f in fields(GPTConfig) if f.name not in ('vocab_size',)]
+globals().update({k: v for k, v in asdict(GPTConfig()).items() if k in _model_keys and k not in globals()})
+config_keys = [k for k, v in globals().items() if not k.startswith('_') and isinstance(v, (int, float, bool, str, list))]
+config_types = {'attn_rank': (int, float, list), 'mlp_rank': (int, float, list), 'share': (str, int),
+                'doped': (bool, str)}
+exec(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'configurator.py')).read())
+config = {k: globals()[k] for k in config_keys}
+# -----------------------------------------------------------------------------
+
+# validate what the model cannot check itself, before anything is started or written
+for _k in ('eval_interval', 'log_interval', 'eval_iters', 'batch_size', 'block_size', 'gradient_accumulation_steps',
+           'max_bad_steps'):
+    if globals()[_k] < 1:
+        raise ConfigError(f'{_k}={globals()[_k]} must be at least 1')
+for _k in ('max_iters', 'warmup_iters', 'lr_decay_iters', 'weight_decay', 'grad_clip', 'min_lr'):
+    if globals()[_k] < 0:
+        raise ConfigError(f'{_k}={globals()[_k]} must not be negative')
+if not learning_rate > 0:
+    raise ConfigError(f'learning_rate={learning_rate} must be positive')
+if init_from not in ('scratch', 'resume'):
+    raise ConfigError(f"init_from='{init_from}' must be 'scratch' or 'resume'")
+if dtype not in ('auto', 'float32', 'bfloat16', 'float16'):
+    raise ConfigError(f"dtype='{dtype}' must be one of auto, float32, bfloat16, float16")
+
+# distributed setup: torchrun sets RANK / WORLD_SIZE / LOCAL_RANK
+ddp = int(os.environ.get('RANK', -1)) != -1
+if device == 'auto':
+    device = 'cuda' if torch.cuda.is_available() else 'mps' if torch.backends.mps.is_available() else 'cpu'
+if not (device == 'cpu' or device.startswith('cuda') or device == 'mps'):
+    raise ConfigError(f"device='{device}' must be auto, cpu, cuda, cuda:N or mps")
+if device.startswith('cuda') and not torch.cuda.is_available():
+    raise ConfigError(f"device='{device}' but CUDA is not available here; use --device=cpu")
+if ddp:
+    rank, local_rank, world_size = int(os.environ['RANK']), int(os.environ['LOCAL_RANK']), int(os.environ['WORLD_SIZE'])
+    if device.startswith('cuda'):
+        device = f'cuda:{local_rank}'
+        torch.cuda.set_device(device)
+    dist.init_process_group(backend='nccl' if device.startswith('cuda') else 'gloo')
+    if gradient_accumulation_steps % world_size:
+        raise ConfigError(f'gradient_accumulation_steps={gradient_accumulation_steps} is not divisible by the '
+                          f'{world_size} processes; make it a multiple of {world_size}')
+else:
+    rank, local_rank, world_size = 0, 0, 1
+master = rank == 0
+micro_steps = gradient_accumulation_steps // world_size  # per process
+device_type = 'cuda' if device.startswith('cuda') else device
+if dtype == 'auto':
+    dtype = 'bfloat16' if device_type == 'cuda' and torch.cuda.is_bf16_supported() else 'float32'
+ptdtype = {'float32': torch.float32, 'bfloat16': torch.bfloat16, 'float16': torch.float16}[dtype]
+autocast = nullcontext() if dtype == 'float32' else torch.autocast(device_type=device_type, dtype=ptdtype)
+tokens_per_iter = gradient_accumulation_steps * batch_size * block_size
+torch.manual_seed(seed + rank)  # dropout differs per rank; the data sampler below does not
+random.seed(seed + rank)
+np.random.seed(seed + rank)
+if device_type == 'cuda':
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+
+# -----------------------------------------------------------------------------
+# data: token files memmapped, random windows drawn by one generator shared by all ranks
+
+data_dir = DATA_ROOT / dataset
+if not data_dir.is_dir():
+    raise ConfigError(f"dataset '{dataset}' has no folder {data_dir}; datasets: "
+                      f"{', '.join(sorted(p.name for p in DATA_ROOT.iterdir() if (p / 'prepare.py').exists()))}")
+if dataset == 'pystdlib_char' and not (data_dir / 'meta.json').exists():
+    if master:  # the embedded default corpus is prepared on first use (offline, seconds)
+        from data.pystdlib_char.prepare import prepare
+        prepare()
+    if ddp:
+        dist.barrier()
+meta = load_meta(data_dir)
+tokenizer = load_tokenizer(data_dir)
+token_bytes = torch.tensor(np.asarray(tokenizer.token_bytes), dtype=torch.float64)
+splits = {s: [np.memmap(data_dir / f, dtype=np.dtype(meta['dtype']), mode='r') for f in meta[s]] for s in ('train', 'val')}
+for _s, _arrays in splits.items():
+    if max(len(a) for a in _arrays) <= block_size + 1:
+        raise ConfigError(f'block_size={block_size} is longer than the {_s} split of {dataset}; lower it')
+
+
+def draw_windows(arrays, count, gen):
+    """(count,) random window starts, as (file index, offset) pairs, over the files taken as one stream."""
+    sizes = torch.tensor([max(len(a) - block_size - 1, 0) for a in arrays], dtype=torch.float64)
+    which = torch.multinomial(sizes, count, replacement=True, generator=gen) if len(arrays) > 1 \
+        else torch.zeros(count, dtype=torch.long)
+    offsets = (torch.rand(count, generator=gen, dtype=torch.float64) * sizes[which]).long()
+    return list(zip(which.tolist(), offsets.tolist()))
+
+
+def make_batch(arrays, windows):
+    x = torch.stack([torch.from_numpy(arrays[f][o:o + block_size].astype(np.int64)) for f, o in windows])
+    y = torch.stack([torch.from_numpy(arrays[f][o + 1:o + 1 + block_size].astype(np.int64)) for f, o in windows])
+    if device_type == 'cuda':
+        return x.pin_memory().to(device, non_blocking=True), y.pin_memory().to(device, non_blocking=True)
+    return x.to(device), y.to(device)
+
+
+def train_batches(gen):
+    """The micro-batches of this process for one step. The whole global batch is drawn (the same on every
+    rank), then rank r takes micro-batches r, r + W, ...: one process with accumulation 4 and two processes
+    with accumulation 2 each see exactly the same data."""
+    windows = draw_windows(splits['train'], gradient_accumulation_steps * batch_size, gen)
+    micro = [windows[i * batch_size:(i + 1) * batch_size] for i in range(gradient_accumulation_steps)]
+    return [make_batch(splits['train'], w) for w in micro[rank::world_size]]
+
+
+# -----------------------------------------------------------------------------
+# model, optimizer, state
+
+model_args = {k: globals()[k] for k in _model_keys}
+model_args.update(vocab_size=meta['vocab_size'], block_size=block_size)
+iter_num, tokens_seen, best_val_loss, checkpoint = 0, 0, float('inf'), None
+ckpt_path = os.path.join(out_dir, 'ckpt.pt')
+if init_from == 'resume':
+    checkpoint = load_checkpoint(ckpt_path)
+    # the model is rebuilt from the checkpoint's own shape: frozen tensors regenerate from its seeds
+    model_args = checkpoint['model_args']
+    for _k in ('dataset', 'batch_size', 'gradient_accumulation_steps'):
+        if checkpoint['config'].get(_k) != globals()[_k]:
+            raise CheckpointError(f"{ckpt_path} was trained with {_k}={checkpoint['config'].get(_k)!r}, not "
+                                  f"{globals()[_k]!r}: resume with the same {_k}")
+model = GPT(config_from_dict(model_args))
+if checkpoint is not None:
+    load_model_state(model, checkpoint['model'], ckpt_path)
+model.to(device)
+if master:
+    print('\n'.join(filter(None, [model.rank_report(), model.param_report()])))
+counts, flops = model.param_counts(), model.flops_per_token()
+
+groups = model.optim_groups(weight_decay)
+use_fused = device_type == 'cuda'
+optimizer = torch.optim.AdamW(groups, lr=learning_rate, betas=(beta1, beta2), fused=use_fused)
+scaler = torch.amp.GradScaler(device_type, enabled=(dtype == 'float16'))
+sampler = torch.Generator().manual_seed(seed)  # the same on every rank: see train_batches
+if checkpoint is not None:
+    try:
+        optimizer.load_state_dict(checkpoint['optimizer'])
+    except (ValueError, KeyError) as e:
+        raise CheckpointError(f'{ckpt_path}: optimizer state does not fit this model ({e})')
+    scaler.load_state_dict(checkpoint['scaler'])
+    sampler.set_state(checkpoint['sampler'])
+    iter_num, tokens_seen, best_val_loss = checkpoint['iter_num'], checkpoint['tokens'], checkpoint['best_val_loss']
+    rng = checkpoint['rng']
+    if len(rng['torch']) != world_size:
+        raise CheckpointError(f"{ckpt_path} was written by {len(rng['torch'])} processes; resume with the same "
+                              f"number (--nproc_per_node={len(rng['torch'])})")
+    torch.set_rng_state(rng['torch'][rank])
+    np.random.set_state(('MT19937', rng['numpy'][rank].numpy().astype(np.uint32), *rng['numpy_pos'][rank]))
+    random.setstate((rng['python'][rank][0], tuple(rng['python'][rank][1]), None))
+    if device_type == 'cuda' and rng['cuda'][rank] is not None:
+        torch.cuda.set_rng_state(rng['cuda'][rank])
+    checkpoint = None  # free memory
+
+raw_model = model
+if compile:
+    if master:
+        print('compiling the model...')
+    model = torch.compile(model)
+if ddp:
+    # frozen buffers are identical on every rank by construction: no need to broadcast them each step
+    model = DDP(model, device_ids=[local_rank] if device_type == 'cuda' else None, broadcast_buffers=False)
+
+
+def get_lr(it):
+    """Linear warmup, then cosine decay to min_lr at lr_decay_iters."""
+    decay_iters = lr_decay_iters or max_iters
+    if it < warmup_iters:
+        return learning_rate * (it + 1) / (warmup_iters + 1)
+    if it > decay_iters:
+        return min_lr
+    ratio = (it - warmup_iters) / max(1, decay_iters - warmup_iters)
+    return min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (learning_rate - min_lr)
+
+
+@torch.no_grad()
+def evaluate():
+    """Mean loss over fixed batches (the same every eval), in nats/token, and val bits per byte."""
+    model.eval()
+    gen = torch.Generator().manual_seed(seed + 1)  # fixed: evals are comparable across iterations
+    out = {}
+    for split in ('train', 'val'):
+        windows = draw_windows(splits[split], eval_iters * batch_size, gen)[rank::world_size]
+        nats = torch.zeros(3, dtype=torch.float64, device=device)  # sum of nats, tokens, bytes
+        for i in range(0, len(windows), batch_size):
+            x, y = make_batch(splits[split], windows[i:i + batch_size])
+            with autocast:
+                _, loss = raw_model(x, y, reduction='none')
+            nats[0] += loss.double().sum()
+            nats[1] += y.numel()
+            nats[2] += token_bytes[y.cpu()].sum().item()
+        if ddp:
+            dist.all_reduce(nats)
+        out[split] = (nats[0] / nats[1]).item()
+        if split == 'val' and nats[2] > 0:
+            out['val_bpb'] = (nats[0] / (math.log(2) * nats[2])).item()
+    model.train()
+    return out
+
+
+def gather(obj):
+    """A list holding obj from every rank (only rank 0 keeps it)."""
+    if not ddp:
+        return [obj]
+    objs = [None] * world_size
+    dist.all_gather_object(objs, obj)
+    return objs
+
+
+def rng_states():
+    """Every RNG the next step depends on, of every rank, as tensors and plain lists (weights_only-safe)."""
+    np_state = np.random.get_state()
+    py_state = random.getstate()
+    mine = dict(torch=torch.get_rng_state(), numpy=torch.from_numpy(np_state[1].astype(np.int64)),
+                numpy_pos=[int(np_state[2]), int(np_state[3]), float(np_state[4])],
+                python=[py_state[0], list(py_state[1])],
+                cuda=torch.cuda.get_rng_state() if device_type == 'cuda' else None)
+    everyone = gather(mine)
+    return {k: [s[k] for s in everyone] for k in mine}
+
+
+def save(path):
+    rng = rng_states()  # collective: every rank takes part
+    if master:
+        save_checkpoint(dict(model=raw_model.state_dict(), optimizer=optimizer.state_dict(),
+                             scaler=scaler.state_dict(), sampler=sampler.get_state(), rng=rng,
+                             iter_num=iter_num, tokens=tokens_seen, best_val_loss=best_val_loss,
+                             model_args=model_args, config=config), path)
+
+
+def params_in_sync():
+    """Largest difference of any parameter between rank 0 and the other ranks (0.0 when DDP is correct)."""
+    if not ddp:
+        return 0.0
+    flat = torch.cat([p.detach().float().flatten() for p in raw_model.parameters()])
+    ref = flat.clone()
+    dist.broadcast(ref, 0)
+    diff = (flat - ref).abs().max()
+    dist.all_reduce(diff, op=dist.ReduceOp.MAX)
+    return diff.item()
+
+
+def log(record):
+    if master:
+        with open(os.path.join(out_dir, 'log.jsonl'), 'a') as f:
+            f.write(json.dumps(record) + '\n')
+
+
+# -----------------------------------------------------------------------------
+# output folder and log
+
+if master:
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, 'config.json'), 'w') as f:
+        json.dump(dict(config=config, model_args=model_args, params=counts, flops_per_token=flops,
+                       world_size=world_size, device=device, dtype=dtype), f, indent=2)
+    log_path = os.path.join(out_dir, 'log.jsonl')
+    if init_from == 'resume' and os.path.exists(log_path):
+        # drop what the interrupted run logged after its checkpoint: the resumed run logs it again
+        with open(log_path) as f:
+            kept = [line for line in f if line.strip() and json.loads(line)['iter'] < iter_num]
+        with open(log_path + '.tmp', 'w') as f:
+            f.writelines(kept)
+        os.replace(log_path + '.tmp', log_path)
+    elif init_from == 'scratch' and os.path.exists(log_path):
+        os.remove(log_path)
+
+stop_signal = []
+if not eval_only:
+    def _on_signal(signum, frame):
+        stop_signal.append(signum)
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+
+peak_flops = {'H100': 989e12, 'H200': 989e12, 'A100': 312e12, 'L4': 121e12, 'A10': 125e12, '4090': 165e12}
+gpu_name = torch.cuda.get_device_name() if device_type == 'cuda' else ''
+peak = next((v for k, v in peak_flops.items() if k in gpu_name), None) if dtype != 'float32' else None
+if master:
+    print(f'tokens per iteration: {tokens_per_iter:,} ({world_size} x {micro_steps} x {batch_size} x {block_size}) '
+          f'| device {device} {gpu_name} | dtype {dtype}')
+
+# -----------------------------------------------------------------------------
+# the training loop
+
+t_start = time.time()
+t_last, iters_since, bad_steps, exit_code = time.time(), 0, 0, 0
+while True:
+    lr = get_lr(iter_num)
+    for g in optimizer.param_groups:
+        g['lr'] = lr * g['lr_mult']
+
+    # a signal on any rank stops every rank at this step boundary, with a checkpoint
+    stop = torch.tensor([len(stop_signal)], dtype=torch.int32)
+    if ddp:
+        dist.all_reduce(stop)
+    if stop.item():
+        save(ckpt_path)
+        if master:
+            print(f'stopped by signal at iter {iter_num}; checkpoint saved to {ckpt_path}. Resume with:\n'
+                  f'  python train.py {" ".join(sys.argv[1:])} --init_from=resume', flush=True)
+        break
+
+    if iter_num % eval_interval == 0 or iter_num == max_iters:
+        losses = evaluate()
+        sync = params_in_sync()
+        elapsed = time.time() - t_start
+        if master:
+            bpb = f", val bpb {losses['val_bpb']:.4f}" if 'val_bpb' in losses else ''
+            print(f"iter {iter_num}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}{bpb}", flush=True)
+        log(dict(iter=iter_num, tokens=tokens_seen, train_loss=losses['train'], val_loss=losses['val'],
+                 val_bpb=losses.get('val_bpb'), lr=lr, C_train=flops['C_train'] * tokens_seen,
+                 C_actual=flops['C_actual'] * tokens_seen + flops['step'] * iter_num,
+                 C_frozen_2_3=flops['C_frozen_2_3'] * tokens_seen,
+                 peak_mem=torch.cuda.max_memory_allocated() if device_type == 'cuda' else None,
+                 seconds=elapsed, ddp_param_max_diff=sync))
+        if iter_num > 0 and not eval_only:
+            if losses['val'] < best_val_loss:
+                best_val_loss = losses['val']
+                save(os.path.join(out_dir, 'best.pt'))
+            save(ckpt_path)
+    if iter_num >= max_iters or eval_only:
+        break
+
+    # forward, backward, update: gradients are synchronised on the last micro-step only
+    batches = train_batches(sampler)
+    loss_sum = 0.0
+    for micro, (x, y) in enumerate(batches):
+        if ddp:
+            model.require_backward_grad_sync = micro == micro_steps - 1
+        with autocast:
+            _, loss = model(x, y)
+            loss = loss / micro_steps
+        loss_sum += loss.item()
+        scaler.scale(loss).backward()
+    if ddp:  # the logged loss is the mean over all ranks' micro-batches; every rank takes the same decision
+        t = torch.tensor([loss_sum], dtype=torch.float64)
+        dist.all_reduce(t)
+        loss_sum = t.item() / world_size
+    scaler.unscale_(optimizer)
+    grads = [p.grad for p in raw_model.parameters() if p.grad is not None]
+    grad_norm = torch.nn.utils.get_total_norm(grads) if grads else torch.zeros(())
+    if math.isfinite(grad_norm.item()) and math.isfinite(loss_sum):
+        if grad_clip > 0:
+            torch.nn.utils.clip_grads_with_norm_(list(raw_model.parameters()), grad_clip, grad_norm)
+        scaler.step(optimizer)
+        bad_steps = 0
+    else:  # a non-finite loss or gradient: skip the update, keep the parameters
+        bad_steps += 1
+        if master:
+            print(f'iter {iter_num}: non-finite loss {loss_sum} or grad norm {grad_norm.item()}: step skipped '
+                  f'({bad_steps} in a row, max_bad_steps={max_bad_steps})', flush=True)
+        log(dict(iter=iter_num, skipped=True, loss=loss_sum))
+    scaler.update()
+    optimizer.zero_grad(set_to_none=True)
+    if bad_steps >= max_bad_steps:
+        if master:
+            print(f'error: {bad_steps} non-finite steps in a row at iter {iter_num}; stopping. The last good '
+                  f'checkpoint is {ckpt_path}', file=sys.stderr, flush=True)
+        exit_code = 3
+        break
+
+    step = iter_num  # the step just taken, from the parameters of iteration `step`
+    iter_num += 1
+    tokens_seen += tokens_per_iter
+    iters_since += 1
+    if iter_num % log_interval == 0:
+        dt = (time.time() - t_last) / iters_since
+        t_last, iters_since = time.time(), 0
+        tok_s = tokens_per_iter / dt
+        eta = (max_iters - iter_num) * dt
+        mfu = f', mfu {flops["C_actual"] * tok_s / (peak * world_size) * 100:.1f}%' if peak else ''
+        log(dict(iter=step, loss=loss_sum, lr=lr, tokens_per_sec=tok_s, ms_per_iter=dt * 1000))
+        if master:
+            print(f'iter {step}: loss {loss_sum:.4f}, {dt * 1000:.1f} ms/iter, {tok_s:,.0f} tok/s{mfu}, '
+                  f'eta {eta / 60:.1f} min', flush=True)
+
+if master and not stop_signal and exit_code == 0:
+    print(f'done: {iter_num} iters, {tokens_seen:,} tokens, best val loss {best_val_loss:.4f}, '
+          f'{time.time() - t_start:.1f} s')
+if ddp:
+    dist.destroy_process_group()
+sys.exit(exit_code)
