@@ -669,7 +669,7 @@ class GPT(nn.Module):
         mults = {}
         for m in self.modules():
             for name, p in m.named_parameters(recurse=False):
-                mults[id(p)] = m.lr_mult.get(name, 1.0) if isinstance(m, VariantLinear) else 1.0
+                mults[id(p)] = getattr(m, 'lr_mult', {}).get(name, 1.0)
         groups = {}
         for p in {id(p): p for p in self.parameters() if p.requires_grad}.values():
             decay = weight_decay if p.dim() >= 2 else 0.0
