@@ -76,8 +76,9 @@ def tokenize_shard(enc, path, out_path, vocab_size):
             ids.append(eot)
             parts.append(np.array(ids, dtype=dtype))
             n_bytes += len(doc.encode('utf-8'))
-    ids = np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
-    return write_bin(out_path, ids, vocab_size), n_bytes
+    if not parts:  # an empty token file cannot be memmapped by the training loader
+        raise DataError(f'{show(path)} holds no text: delete it and run again')
+    return write_bin(out_path, np.concatenate(parts), vocab_size), n_bytes
 
 
 def prepare(out_dir=HERE, num_shards=2, base_url=URL, vocab_size=32768, tokenizer='bpe', tokenizer_mb=100,
