@@ -109,6 +109,8 @@ def write_dataset(out_dir, splits, meta):
             name = names[0] if names else f'{split}_{i:03d}.bin'
             total += write_bin(out_dir / name, shard, vocab_size)
             files.append(name)
+        if total == 0:  # the loader cannot draw a batch from (or memmap) an empty split
+            raise DataError(f"split '{split}' of {show(out_dir)} would be empty: the input is too small")
         written[split], written[f'{split}_tokens'] = files, total
     meta = dict(meta, dtype=np.dtype(dtype_for(vocab_size)).name, **written)
     write_meta(out_dir, meta)
