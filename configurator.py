@@ -14,6 +14,7 @@ It also installs the one-line error handler: any exception carrying `exit_code` 
 CheckpointError) prints `error: <message>` and exits with that code, without a traceback.
 """
 import ast
+import builtins as _builtins
 import difflib
 import os
 import sys
@@ -72,7 +73,7 @@ for _arg in sys.argv[1:]:
             raise ConfigError(f"config file '{_arg}' not found; config files live in config/, e.g. config/lowrank_small.py")
         _ns = {k: globals()[k] for k in config_keys}
         try:
-            exec(compile(open(_arg).read(), _arg, 'exec'), _ns)
+            exec(_builtins.compile(open(_arg).read(), _arg, 'exec'), _ns)  # train.py has a `compile` key
         except Exception as _e:
             raise ConfigError(f'config file {_arg} failed to run: {type(_e).__name__}: {_e}')
         for _k, _v in _ns.items():

@@ -54,7 +54,7 @@ checkpoint = load_checkpoint(path)
 model = GPT(config_from_dict(checkpoint['model_args']))
 load_model_state(model, checkpoint['model'], path)
 model.eval().to(device)
-tokenizer = load_tokenizer(DATA_ROOT / checkpoint['config']['dataset'])
+tokenizer = load_tokenizer(checkpoint['config'].get('data_dir') or DATA_ROOT / checkpoint['config']['dataset'])
 
 ids = tokenizer.encode(start)
 if not ids:

@@ -19,6 +19,7 @@ import sys
 import time
 from contextlib import nullcontext
 from dataclasses import asdict, fields
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -40,6 +41,7 @@ eval_only = False
 init_from = 'scratch'      # 'scratch' or 'resume' (from out_dir/ckpt.pt)
 # data
 dataset = 'pystdlib_char'
+data_dir = ''              # folder of the prepared dataset; '' = data/<dataset>
 batch_size = 32            # per micro-step, per process
 block_size = 128
 gradient_accumulation_steps = 1  # global: divided among DDP processes
@@ -127,7 +129,7 @@ if device_type == 'cuda':
 # -----------------------------------------------------------------------------
 # data: token files memmapped, random windows drawn by one generator shared by all ranks
 
-data_dir = DATA_ROOT / dataset
+data_dir = Path(data_dir) if data_dir else DATA_ROOT / dataset
 if not data_dir.is_dir():
     raise ConfigError(f"dataset '{dataset}' has no folder {data_dir}; datasets: "
                       f"{', '.join(sorted(p.name for p in DATA_ROOT.iterdir() if (p / 'prepare.py').exists()))}")
@@ -430,7 +432,7 @@ while True:
     iter_num += 1
     tokens_seen += tokens_per_iter
     iters_since += 1
-    if iter_num % log_interval == 0:
+    if iter_num % log_interval == 0 and bad_steps == 0:
         dt = (time.time() - t_last) / iters_since
         t_last, iters_since = time.time(), 0
         tok_s = tokens_per_iter / dt

@@ -1,0 +1,219 @@
+"""model.py: the Linear factory, every variant's contract, accounting, and KV-cache generation."""
+import math
+
+import pytest
+import torch
+
+from model import (GPT, GPTConfig, VARIANTS, ConfigError, VariantLinear, init_std, make_linear, resolve_ranks,
+                   schedule_rank, config_from_dict)
+
+SMALL = dict(vocab_size=64, block_size=32, n_layer=2, n_head=2, n_embd=32)
+ALL_VARIANTS = sorted(VARIANTS)
+
+
+def tiny(**kw):
+    torch.manual_seed(0)
+    return GPT(GPTConfig(**{**SMALL, **kw}))
+
+
+def effective_weight(layer):
+    """The dense matrix a layer computes: feed it the identity. (out, in)"""
+    with torch.no_grad():
+        return layer(torch.eye(layer.in_features)).T
+
+
+# -- every variant honours the factory's contract ------------------------------------------------------
+
+@pytest.mark.parametrize('variant', ALL_VARIANTS)
+def test_every_variant_maps_in_features_to_out_features(variant):
+    cfg = GPTConfig(**SMALL, linear=variant)
+    layer = make_linear(cfg, 'mlp.fc', 0, 32, 128)
+    assert isinstance(layer, VariantLinear)
+    assert layer(torch.randn(3, 5, 32)).shape == (3, 5, 128)
+    assert layer.n_emulated == 32 * 128
+
+
+@pytest.mark.parametrize('variant', ALL_VARIANTS)
+@pytest.mark.parametrize('role', ['attn.q', 'mlp.fc', 'mlp.proj'])
+def test_effective_weight_has_the_dense_init_std(variant, role):
+    cfg = GPTConfig(**{**SMALL, 'n_embd': 128}, linear=variant)
+    m, n = {'attn.q': (128, 128), 'mlp.fc': (128, 512), 'mlp.proj': (512, 128)}[role]
+    torch.manual_seed(0)
+    layer = make_linear(cfg, role, 0, m, n)
+    std = effective_weight(layer).std().item()
+    assert abs(std / init_std(cfg, role, m) - 1) < 0.15, (variant, role, std)
+
+
+@pytest.mark.parametrize('variant', ALL_VARIANTS)
+def test_initial_loss_is_ln_vocab(variant):
+    model = tiny(linear=variant)
+    x = torch.randint(0, 64, (4, 32), generator=torch.Generator().manual_seed(0))
+    _, loss = model(x, x)
+    assert abs(loss.item() - math.log(64)) < 0.1
+
+
+@pytest.mark.parametrize('variant', ALL_VARIANTS)
+def test_gradients_reach_exactly_the_trainable_tensors(variant):
+    model = tiny(linear=variant)
+    x = torch.randint(0, 64, (4, 32), generator=torch.Generator().manual_seed(0))
+    _, loss = model(x, x)
+    loss.backward()
+    # a zero-initialised factor (LoRA's B) passes no gradient to its partner on the first step; one
+    # optimizer step later every trainable tensor must get one
+    torch.optim.SGD(model.parameters(), lr=0.1).step()
+    model.zero_grad()
+    _, loss = model(x, x)
+    loss.backward()
+    for name, p in model.named_parameters():
+        assert p.requires_grad
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+    for name, b in model.named_buffers():
+        assert not b.requires_grad, name
+
+
+@pytest.mark.parametrize('variant', ALL_VARIANTS)
+def test_frozen_tensors_are_not_stored_and_rebuild_identically(variant):
+    model = tiny(linear=variant)
+    state = model.state_dict()
+    frozen = {n: b for n, b in model.named_buffers()}
+    assert not any(n in state for n in frozen if 'rotary' not in n)
+    torch.manual_seed(123)  # a different global RNG: frozen tensors must come from their own seeds
+    rebuilt = GPT(config_from_dict({**SMALL, 'linear': variant}))
+    rebuilt.load_state_dict(state)
+    for n, b in rebuilt.named_buffers():
+        assert torch.equal(b, frozen[n]), n
+    x = torch.randint(0, 64, (2, 16))
+    assert torch.equal(model(x)[0], rebuilt(x)[0])
+
+
+# -- counts ------------------------------------------------------------------------------------------
+
+def test_dense_counts_by_hand():
+    model = tiny()
+    c = model.param_counts()
+    d, L, V = 32, 2, 64
+    blocks = L * (4 * d * d + 2 * 4 * d * d)
+    norms = L * 2 * d + d
+    assert c['trainable_nonembedding'] == blocks + norms
+    assert c['trainable_embedding'] == 2 * V * d
+    assert c['emulated_nonembedding'] == blocks
+    assert c['frozen'] == 0
+    assert c['checkpoint_bytes'] == 4 * c['trainable']
+
+
+def test_lowrank_counts_with_a_schedule_and_a_list():
+    # attn: explicit ranks per layer; mlp: 0.5 of break-even (0.8 * 32 = 25.6 -> 13) decreasing by halving
+    model = tiny(linear='lowrank', attn_rank=[8, 3], mlp_rank=0.5, rank_schedule='decreasing')
+    d = 32
+    attn = 4 * (8 * 2 * d) + 4 * (3 * 2 * d)
+    mlp = 2 * (13 * (d + 4 * d)) + 2 * (6 * (d + 4 * d))     # fc and proj at ranks 13, then 6
+    assert resolve_ranks(model.config, 'mlp.fc', d, 4 * d) == [13, 6]
+    c = model.param_counts()
+    assert c['trainable_nonembedding'] == attn + mlp + 2 * 2 * d + d
+    assert c['emulated_nonembedding'] == 2 * (4 * d * d + 8 * d * d)
+
+
+def test_lora_and_frozen_counts():
+    d = 32
+    lora = tiny(linear='lora', attn_rank=4, mlp_rank=4).param_counts()
+    assert lora['trainable_nonembedding'] == 2 * (4 * 4 * 2 * d + 2 * 4 * 5 * d) + 5 * d
+    assert lora['frozen'] == 2 * 12 * d * d
+    frozen = tiny(linear='frozen').param_counts()
+    assert frozen['trainable_nonembedding'] == 5 * d   # only the norms
+    assert frozen['frozen'] == 2 * 12 * d * d
+
+
+def test_per_family_variants():
+    model = tiny(attn_linear='frozen', mlp_linear='lowrank', mlp_rank=4)
+    kinds = {role: type(m).__name__ for _, role, m in model.variant_modules()}
+    assert kinds['attn.q'] == 'FrozenLinear' and kinds['mlp.fc'] == 'LowRankLinear'
+
+
+# -- rank schedules ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('schedule,expected', [
+    ('constant', [64, 64, 64, 64]),
+    ('increasing', [8, 16, 32, 64]),
+    ('decreasing', [64, 32, 16, 8]),
+    ('linear', [64, 45, 27, 8]),
+    ('step', [64, 64, 8, 8]),
+    ('exponential', [64, 32, 16, 8]),
+    ('neg_quadratic', [64, 58, 39, 8]),
+])
+def test_rank_schedules(schedule, expected):
+    assert [schedule_rank(schedule, 64, 8, l, 4) for l in range(4)] == expected
+
+
+def test_float_rank_is_a_fraction_of_break_even():
+    cfg = GPTConfig(**SMALL, linear='lowrank', attn_rank=1.0, mlp_rank=0.25)
+    assert resolve_ranks(cfg, 'attn.q', 32, 32) == [16, 16]          # 32*32/64
+    assert resolve_ranks(cfg, 'mlp.fc', 32, 128) == [6, 6]           # 0.25 * 25.6
+
+
+@pytest.mark.parametrize('kw,message', [
+    (dict(attn_rank=[4]), 'one rank per layer'),
+    (dict(attn_rank=0), 'at least 1'),
+    (dict(attn_rank=33), 'outside [1, 32]'),
+    (dict(attn_rank=1.5), 'in (0, 1]'),
+    (dict(rank_schedule='cubic'), 'not one of constant'),
+])
+def test_bad_ranks_are_explained(kw, message):
+    with pytest.raises(ConfigError, match=message.replace('[', r'\[').replace('(', r'\(').replace(')', r'\)')):
+        tiny(linear='lowrank', **kw)
+
+
+def test_bad_shapes_are_explained():
+    with pytest.raises(ConfigError, match='not divisible by n_head'):
+        tiny(n_embd=30, n_head=4)
+    with pytest.raises(ConfigError, match="valid: dense"):
+        tiny(linear='sparse')
+
+
+# -- accounting --------------------------------------------------------------------------------------
+
+def test_dense_actual_flops_are_6n_plus_attention_plus_head():
+    model = tiny()
+    f, c = model.flops_per_token(), model.param_counts()
+    attention = 12 * 32 * 32 * 2
+    head = 6 * 64 * 32
+    assert f['C_train'] == 6 * c['trainable_nonembedding']
+    assert f['C_actual'] == 6 * c['emulated_nonembedding'] + attention + head
+
+
+def test_frozen_layers_cost_no_weight_gradient():
+    dense, frozen = tiny().flops_per_token(), tiny(linear='frozen').flops_per_token()
+    emulated = 2 * 12 * 32 * 32
+    assert dense['C_actual'] - frozen['C_actual'] == 2 * emulated   # 6N vs 4N per frozen weight
+    assert frozen['C_train'] == 6 * 5 * 32
+
+
+# -- generation --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('variant', ['dense', 'lora'])
+def test_kv_cache_generation_equals_full_recompute(variant):
+    model = tiny(linear=variant, block_size=64).eval()
+    # make the model non-trivial so greedy decoding is not constant
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    prompt = torch.randint(0, 64, (2, 5), generator=torch.Generator().manual_seed(1))
+    cached = torch.cat(list(model.generate(prompt, 40, temperature=0)), dim=1)
+    x = prompt
+    with torch.no_grad():
+        for _ in range(40):
+            logits, _ = model(x[:, -64:])
+            x = torch.cat((x, logits[:, -1].argmax(-1, keepdim=True)), dim=1)
+    assert torch.equal(cached, x[:, 5:])
+
+
+def test_generation_runs_past_block_size():
+    model = tiny(block_size=16).eval()
+    out = list(model.generate(torch.zeros(1, 3, dtype=torch.long), 50, temperature=1.0, top_k=10, top_p=0.9))
+    assert len(out) == 50 and all(0 <= t.item() < 64 for t in out)
+
+
+# -- layer structure ---------------------------------------------------------------------------------
+
+def test_tied_embeddings_are_counted_once():
+    c = tiny(tie_embeddings=True).param_counts()
+    assert c['trainable_embedding'] == 64 * 32

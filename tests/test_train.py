@@ -1,0 +1,175 @@
+"""train.py: training, exact resume after SIGKILL and SIGTERM, NaN steps, DDP, compile, and sampling."""
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from conftest import REPO, TINY, run, read_log, train_losses
+from checkpoint import load_checkpoint
+
+
+def train(tmp_path, tiny_data, *args, name='out'):
+    out = tmp_path / name
+    r = run('train.py', *TINY, f'--data_dir={tiny_data}', f'--out_dir={out}', *args)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return out, r
+
+
+def test_a_short_run_learns_and_samples(tmp_path, tiny_data):
+    out, r = train(tmp_path, tiny_data, '--max_iters=120', '--eval_interval=40', '--log_interval=20')
+    evals = [rec for rec in read_log(out) if 'val_loss' in rec]
+    assert [e['iter'] for e in evals] == [0, 40, 80, 120]
+    vals = [e['val_loss'] for e in evals]
+    assert all(b < a for a, b in zip(vals, vals[1:])), vals
+    assert vals[-1] < vals[0] - 1.0
+    assert 'non-embedding trainable' in r.stdout          # the parameter report is printed at start
+    last = evals[-1]
+    assert last['tokens'] == 120 * 8 * 32
+    assert last['C_train'] > 0 and last['C_actual'] > last['C_train']
+    assert (out / 'config.json').exists() and (out / 'best.pt').exists()
+    s = run('sample.py', f'--out_dir={out}', '--num_samples=2', '--max_new_tokens=30', '--start=def ')
+    assert s.returncode == 0, s.stderr
+    assert s.stdout.count('def ') >= 2
+
+
+@pytest.mark.parametrize('variant', ['lowrank', 'lora', 'frozen'])
+def test_each_variant_trains_and_samples(tmp_path, tiny_data, variant):
+    out, r = train(tmp_path, tiny_data, f'--linear={variant}', '--attn_rank=0.25', '--mlp_rank=0.25',
+                   '--max_iters=20', '--eval_interval=20')
+    assert 'trainable' in r.stdout
+    if variant != 'frozen':
+        assert 'ranks per layer' in r.stdout
+    s = run('sample.py', f'--out_dir={out}', '--num_samples=1', '--max_new_tokens=20')
+    assert s.returncode == 0, s.stderr
+
+
+def test_resume_continues_from_the_saved_iteration(tmp_path, tiny_data):
+    out, _ = train(tmp_path, tiny_data, '--max_iters=20', '--eval_interval=10')
+    assert load_checkpoint(out / 'ckpt.pt')['iter_num'] == 20
+    _, r = train(tmp_path, tiny_data, '--max_iters=30', '--eval_interval=10', '--init_from=resume',
+                 '--lr_decay_iters=20')
+    assert load_checkpoint(out / 'ckpt.pt')['iter_num'] == 30
+    assert 'iter 20:' in r.stdout and 'iter 0:' not in r.stdout
+
+
+EXACT = ['--max_iters=300', '--eval_interval=50', '--log_interval=1', '--dropout=0.1']
+
+
+def wait_for_step(out, step, proc, timeout=120):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        try:
+            if any(r.get('iter', -1) >= step and 'loss' in r for r in read_log(out)):
+                return
+        except (FileNotFoundError, json.JSONDecodeError):
+            pass
+        assert proc.poll() is None, 'the run ended before it could be interrupted'
+        time.sleep(0.01)
+    raise TimeoutError
+
+
+@pytest.mark.parametrize('sig', [signal.SIGKILL, signal.SIGTERM])
+def test_interrupted_and_resumed_run_repeats_the_uninterrupted_one_bit_for_bit(tmp_path, tiny_data, sig):
+    ref, _ = train(tmp_path, tiny_data, *EXACT, name='ref')
+    out = tmp_path / 'killed'
+    args = [sys.executable, 'train.py', *TINY, f'--data_dir={tiny_data}', f'--out_dir={out}', *EXACT]
+    env = dict(__import__('os').environ, OMP_NUM_THREADS='1')
+    proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    wait_for_step(out, 120, proc)  # past the checkpoint at 100, before the next at 150
+    proc.send_signal(sig)
+    stdout, _ = proc.communicate(timeout=60)
+    if sig == signal.SIGTERM:
+        assert proc.returncode == 0 and 'Resume with' in stdout
+        stopped = load_checkpoint(out / 'ckpt.pt')['iter_num']
+        assert stopped > 100   # saved at the step boundary after the signal, not at the last eval
+    else:
+        assert proc.returncode == -signal.SIGKILL
+        assert load_checkpoint(out / 'ckpt.pt')['iter_num'] == 100
+    r = run('train.py', *TINY, f'--data_dir={tiny_data}', f'--out_dir={out}', *EXACT, '--init_from=resume')
+    assert r.returncode == 0, r.stderr[-2000:]
+    expected, got = train_losses(ref), train_losses(out)
+    assert sorted(got) == list(range(300))
+    assert got == expected   # identical floats, every step
+    val = lambda o: [(e['iter'], e['val_loss']) for e in read_log(o) if 'val_loss' in e]
+    assert val(out) == val(ref)
+
+
+NAN_HOOK = """
+import torch.nn.functional as _F
+_ce, _calls = _F.cross_entropy, [0]
+def _poisoned(*args, **kw):
+    loss = _ce(*args, **kw)
+    if kw.get('reduction', 'mean') == 'mean':   # training calls only (eval uses reduction='none')
+        _calls[0] += 1
+        if _calls[0] in _POISON:
+            return loss * float('nan')
+    return loss
+_F.cross_entropy = _poisoned
+"""
+
+
+def test_a_nan_step_is_skipped_and_leaves_the_parameters_unchanged(tmp_path, tiny_data):
+    hook = tmp_path / 'nan_hook.py'
+    hook.write_text('_POISON = {3}\n' + NAN_HOOK)   # the third training step (step 2) is poisoned
+    common = ['--eval_interval=1000', '--log_interval=1', '--lr_decay_iters=100']
+    poisoned, r = train(tmp_path, tiny_data, str(hook), '--max_iters=3', *common, name='poisoned')
+    assert 'step skipped' in r.stdout
+    clean, _ = train(tmp_path, tiny_data, '--max_iters=2', *common, name='clean')
+    a, b = load_checkpoint(poisoned / 'ckpt.pt')['model'], load_checkpoint(clean / 'ckpt.pt')['model']
+    assert all(torch.equal(a[k], b[k]) for k in a)    # step 2 changed nothing
+    log = read_log(poisoned)
+    assert [rec['iter'] for rec in log if rec.get('skipped')] == [2]
+    # and the run goes on: with more steps, the ones after the bad one train normally
+    cont, _ = train(tmp_path, tiny_data, str(hook), '--max_iters=6', *common, name='cont')
+    losses = train_losses(cont)
+    assert set(losses) == {0, 1, 3, 4, 5} and all(v == v for v in losses.values())
+
+
+def test_too_many_bad_steps_stop_the_run_and_keep_the_last_checkpoint(tmp_path, tiny_data):
+    hook = tmp_path / 'nan_hook.py'
+    hook.write_text('_POISON = set(range(12, 100))\n' + NAN_HOOK)
+    out = tmp_path / 'out'
+    r = run('train.py', *TINY, f'--data_dir={tiny_data}', f'--out_dir={out}', str(hook), '--max_iters=40',
+            '--eval_interval=10', '--max_bad_steps=3')
+    assert r.returncode == 3
+    assert 'non-finite steps in a row' in r.stderr and 'Traceback' not in r.stderr
+    assert load_checkpoint(out / 'ckpt.pt')['iter_num'] == 10
+
+
+def ddp_run(tmp_path, tiny_data, nproc, name):
+    out = tmp_path / name
+    args = [*TINY, f'--data_dir={tiny_data}', f'--out_dir={out}', '--max_iters=8', '--eval_interval=4',
+            '--log_interval=1', '--gradient_accumulation_steps=4']
+    if nproc == 1:
+        r = run('train.py', *args)
+    else:
+        r = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={nproc}',
+                            'train.py', *args], cwd=REPO, capture_output=True, text=True, timeout=300,
+                           env=dict(__import__('os').environ, OMP_NUM_THREADS='1'))
+    assert r.returncode == 0, r.stderr[-3000:]
+    return out
+
+
+def test_two_process_ddp_equals_one_process_and_ranks_stay_identical(tmp_path, tiny_data):
+    one = ddp_run(tmp_path, tiny_data, 1, 'one')
+    two = ddp_run(tmp_path, tiny_data, 2, 'two')
+    l1, l2 = train_losses(one), train_losses(two)
+    assert sorted(l1) == sorted(l2) == list(range(8))
+    for k in l1:
+        assert abs(l1[k] - l2[k]) < 1e-4 * max(1.0, abs(l1[k])), (k, l1[k], l2[k])
+    evals = [r for r in read_log(two) if 'val_loss' in r]
+    assert evals and all(r['ddp_param_max_diff'] == 0.0 for r in evals)
+    assert load_checkpoint(two / 'ckpt.pt')['iter_num'] == 8
+
+
+def test_compile_smoke(tmp_path, tiny_data):
+    out, r = train(tmp_path, tiny_data, '--compile=True', '--max_iters=3', '--eval_interval=3',
+                   '--eval_iters=1')
+    evals = [rec for rec in read_log(out) if 'val_loss' in rec]
+    assert len(evals) == 2 and evals[-1]['val_loss'] < evals[0]['val_loss']
+    assert not any(k.startswith('_orig_mod') for k in load_checkpoint(out / 'ckpt.pt')['model'])
