@@ -1,0 +1,88 @@
+"""Every input a user can get wrong ends in one line naming the problem and the fix: exit code 2, no
+traceback, nothing written. docs/errors.md lists the same cases with the message a user sees."""
+import os
+
+import pytest
+
+from conftest import TINY, run
+
+T = 'train.py'
+S = 'sample.py'
+
+# (script, arguments, a fragment of the one-line message); {data} is a prepared tiny dataset,
+# {ckpt} a folder with a trained checkpoint, {tmp} a scratch folder
+CASES = [
+    (T, ['--n_layr=3'], "unknown config key 'n_layr' on the command line; did you mean n_layer"),
+    (T, ['{tmp}/bad_key.py'], "unknown config key 'learning_rat' in"),
+    (T, ['config/nope.py'], "config file 'config/nope.py' not found"),
+    (T, ['--batch_size=abc'], "batch_size='abc' on the command line has type str, expected int"),
+    (T, ['--learning_rate=fast'], 'learning_rate'),
+    (T, ['--compile=maybe'], 'expected bool'),
+    (T, ['--batch_size'], 'needs a value: --batch_size=VALUE'),
+    (T, ['--n_embd=33'], 'n_embd=33 is not divisible by n_head=2'),
+    (T, ['--n_embd=30'], 'head size n_embd/n_head=15 must be even'),
+    (T, ['--n_layer=-1'], 'n_layer=-1 must be a positive integer'),
+    (T, ['--linear=sparse'], "linear='sparse' is not a linear variant; valid: dense"),
+    (T, ['--rank_schedule=cubic', '--linear=lowrank'], "rank_schedule='cubic' is not one of constant"),
+    (T, ['--linear=lowrank', '--attn_rank=100'], 'rank 100 at layer 0 is outside [1, 32]'),
+    (T, ['--linear=lowrank', '--attn_rank=0'], 'attn_rank=0: a rank must be at least 1'),
+    (T, ['--linear=lowrank', '--mlp_rank=1.5'], 'a float rank is a fraction of the break-even rank'),
+    (T, ['--linear=lowrank', '--attn_rank=[4,4,4]'], 'attn_rank has 3 entries but n_layer=2'),
+    (T, ['--dropout=1.5'], 'dropout=1.5 must be in [0, 1)'),
+    (T, ['--batch_size=0'], 'batch_size=0 must be at least 1'),
+    (T, ['--learning_rate=0'], 'learning_rate=0.0 must be positive'),
+    (T, ['--init_from=gpt2'], "init_from='gpt2' must be 'scratch' or 'resume'"),
+    (T, ['--dtype=float8'], "dtype='float8' must be one of"),
+    (T, ['--device=tpu'], "device='tpu' must be auto, cpu"),
+    (T, ['--block_size=100000'], 'block_size=100000 is longer than the'),
+    (T, ['--dataset=nowhere', '--data_dir='], "dataset 'nowhere' has no folder"),
+    (T, ['--dataset=shakespeare_char', '--data_dir='], 'run python data/shakespeare_char/prepare.py'),
+    (T, ['--init_from=resume', '--out_dir={tmp}/none'], 'no checkpoint at'),
+    (T, ['--init_from=resume', '--out_dir={tmp}/garbage'], 'is not a readable checkpoint'),
+    (T, ['--doped=TFX'], "doped='TFX' must be a string of T and F"),
+    (T, ['--share=many'], "share='many' must be 'none', 'all' or a group size"),
+    (S, ['--out_dir={ckpt}', '--top_p=1.5'], 'top_p=1.5 must be in (0, 1]'),
+    (S, ['--out_dir={ckpt}', '--temperature=0'], 'temperature=0.0 must be > 0'),
+    (S, ['--out_dir={ckpt}', '--start='], 'start is empty'),
+    (S, ['--out_dir={ckpt}', '--start=FILE:/nonexistent.txt'], "start file '/nonexistent.txt' not found"),
+    (S, ['--out_dir={tmp}/none'], 'no checkpoint at'),
+    (S, ['--out_dir={tmp}/garbage'], 'is not a readable checkpoint'),
+    (S, ['--out_dir={ckpt}', '--top_k=-3'], 'top_k=-3 must be 0 (off) or positive'),
+    (S, ['--out_dir={ckpt}', '--start=€'], "is not in this dataset's vocabulary"),
+    ('data/shakespeare_char/prepare.py', ['--input', '/nonexistent.txt', '--out_dir', '{tmp}/sc'], '/nonexistent.txt'),
+    ('data/pystdlib_bpe/prepare.py', ['--vocab_size', '100', '--out_dir', '{tmp}/pb'], 'vocab_size'),
+    ('data/fineweb_edu/prepare.py', ['--num_shards', '0', '--out_dir', '{tmp}/fw'], 'num_shards'),
+]
+
+
+@pytest.fixture(scope='module')
+def places(tmp_path_factory, tiny_data):
+    tmp = tmp_path_factory.mktemp('errors')
+    (tmp / 'bad_key.py').write_text('batch_size = 4\nlearning_rat = 0.1\n')
+    (tmp / 'garbage').mkdir()
+    (tmp / 'garbage' / 'ckpt.pt').write_bytes(b'PK\x03\x04 this is not a checkpoint')
+    ckpt = tmp / 'ckpt'
+    r = run('train.py', *TINY, f'--data_dir={tiny_data}', f'--out_dir={ckpt}', '--max_iters=1', '--eval_interval=1')
+    assert r.returncode == 0, r.stderr
+    return dict(tmp=tmp, ckpt=ckpt, data=tiny_data)
+
+
+@pytest.mark.parametrize('script,args,message', CASES, ids=[f'{s.split("/")[-2] if "/" in s else s}:{" ".join(a)}'
+                                                          for s, a, _ in CASES])
+def test_bad_input_is_one_clear_line(places, script, args, message, tmp_path):
+    args = [a.format(**places) for a in args]
+    fresh = tmp_path / 'run'   # where a train.py run without its own out_dir would write
+    base = []
+    if script == T:
+        base = [*TINY, f"--data_dir={places['data']}", f'--out_dir={fresh}']
+    r = run(script, *base, *args, timeout=120)
+    assert r.returncode == 2, (r.returncode, r.stdout[-500:], r.stderr[-1500:])
+    assert 'Traceback' not in r.stderr
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith('error: '), r.stderr
+    assert message in lines[0], lines[0]
+    assert not fresh.exists()  # nothing half-written
+
+
+def test_there_are_at_least_twenty_distinct_bad_inputs():
+    assert len({(s, tuple(a)) for s, a, _ in CASES}) >= 20
