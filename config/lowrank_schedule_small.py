@@ -1,0 +1,8 @@
+# Ranks that change with depth: attention set per layer by hand, MLP halving from rank 64 (seed 002's
+# "decreasing" runs). The resolved ranks are printed at start.
+#   python train.py config/lowrank_schedule_small.py
+out_dir = 'out-lowrank-schedule-small'
+linear = 'lowrank'
+attn_rank = [8, 16, 32, 64]
+mlp_rank = 64
+rank_schedule = 'decreasing'
