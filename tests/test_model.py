@@ -217,3 +217,84 @@ def test_generation_runs_past_block_size():
 def test_tied_embeddings_are_counted_once():
     c = tiny(tie_embeddings=True).param_counts()
     assert c['trainable_embedding'] == 64 * 32
+
+
+# -- doping, sharing, factorized embeddings (LightOn, ALBERT) -----------------------------------------
+
+def test_doped_layers_alternate_and_are_frozen_mlps():
+    model = tiny(n_layer=5, doped=True)
+    assert model.pattern == 'TFTFT'
+    d, V = 32, 64
+    c = model.param_counts()
+    trainable_block = 12 * d * d + 2 * d
+    assert c['trainable_nonembedding'] == 3 * trainable_block + d
+    assert c['frozen'] == 2 * (2 * d * 6 * d)              # two frozen MLPs of width 6d
+    assert c['emulated_nonembedding'] == 3 * 12 * d * d + 2 * 12 * d * d
+    assert tiny(n_layer=4, doped='TFFT').pattern == 'TFFT'
+
+
+def test_frozen_mlp_layers_get_no_gradient_and_rebuild_identically():
+    model = tiny(n_layer=3, doped=True)
+    x = torch.randint(0, 64, (2, 16))
+    _, loss = model(x, x)
+    loss.backward()
+    frozen_layer = model.h['1']
+    assert list(frozen_layer.parameters()) == []
+    rebuilt = tiny(n_layer=3, doped=True)
+    rebuilt.load_state_dict(model.state_dict())
+    assert torch.equal(frozen_layer.mlp.fc.W0, rebuilt.h['1'].mlp.fc.W0)
+
+
+@pytest.mark.parametrize('share,unique', [('all', 1), (2, 2), ('none', 4)])
+def test_shared_blocks_are_stored_and_optimised_once(share, unique):
+    model = tiny(n_layer=4, share=share)
+    assert len(model.h) == unique
+    d = 32
+    assert model.param_counts()['trainable_nonembedding'] == unique * (12 * d * d + 2 * d) + d
+    assert model.param_counts()['emulated_nonembedding'] == 4 * 12 * d * d    # used by every layer
+    n_state = sum(1 for k in model.state_dict() if k.startswith('h.'))
+    assert n_state == unique * len([k for k in tiny(n_layer=1).state_dict() if k.startswith('h.')])
+    n_opt = sum(len(g['params']) for g in model.optim_groups(0.1))
+    assert n_opt == len(list(model.parameters()))
+    # compute is paid per use: sharing changes C_train, not C_actual
+    assert model.flops_per_token()['C_actual'] == tiny(n_layer=4).flops_per_token()['C_actual']
+
+
+def test_shared_gradient_is_the_sum_of_per_use_gradients():
+    shared = tiny(n_layer=2, share='all')
+    copies = tiny(n_layer=2)
+    with torch.no_grad():
+        for p_copy0, p_copy1, p_shared in zip(copies.h['0'].parameters(), copies.h['1'].parameters(),
+                                              shared.h['0'].parameters()):
+            p_copy0.copy_(p_shared)
+            p_copy1.copy_(p_shared)
+        for name in ('wte.weight', 'lm_head.weight', 'ln_f.weight'):
+            copies.get_parameter(name).copy_(shared.get_parameter(name))
+    x = torch.randint(0, 64, (2, 16))
+    shared(x, x)[1].backward()
+    copies(x, x)[1].backward()
+    for (name, ps), p0, p1 in zip(shared.h['0'].named_parameters(), copies.h['0'].parameters(),
+                                  copies.h['1'].parameters()):
+        torch.testing.assert_close(ps.grad, p0.grad + p1.grad, rtol=1e-4, atol=1e-6, msg=name)
+
+
+def test_factorized_embeddings_count_as_embedding_parameters():
+    model = tiny(embd_dim=8)
+    c = model.param_counts()
+    assert c['trainable_embedding'] == 64 * 8 + 8 * 32 + 64 * 32
+    tied = tiny(embd_dim=8, tie_embeddings=True).param_counts()
+    assert tied['trainable_embedding'] == 64 * 8 + 8 * 32     # the head mirrors wte and the projection
+    x = torch.randint(0, 64, (2, 16))
+    assert tiny(embd_dim=8, tie_embeddings=True)(x)[0].shape == (2, 16, 64)
+
+
+def test_flops_of_doped_and_shared_models_by_hand():
+    d, T, V = 32, 32, 64
+    attention, head = 12 * d * T, 6 * V * d
+    doped = tiny(n_layer=3, doped=True).flops_per_token()
+    # two trainable blocks at 6 per weight, one frozen MLP at 4 (forward + input gradient), attention twice
+    assert doped['C_actual'] == 2 * (6 * 12 * d * d + attention) + 4 * 2 * d * 6 * d + head
+    assert doped['C_frozen_2_3'] == 6 * (2 * (12 * d * d + 2 * d) + d) + 4 * 2 * d * 6 * d
+    shared = tiny(n_layer=3, share='all').flops_per_token()
+    assert shared['C_actual'] == 3 * (6 * 12 * d * d + attention) + head
+    assert shared['C_train'] == 6 * (12 * d * d + 2 * d + d)
