@@ -105,10 +105,10 @@ if ddp:
     if device.startswith('cuda'):
         device = f'cuda:{local_rank}'
         torch.cuda.set_device(device)
-    dist.init_process_group(backend='nccl' if device.startswith('cuda') else 'gloo')
     if gradient_accumulation_steps % world_size:
         raise ConfigError(f'gradient_accumulation_steps={gradient_accumulation_steps} is not divisible by the '
                           f'{world_size} processes; make it a multiple of {world_size}')
+    dist.init_process_group(backend='nccl' if device.startswith('cuda') else 'gloo')
 else:
     rank, local_rank, world_size = 0, 0, 1
 master = rank == 0

@@ -86,3 +86,13 @@ def test_bad_input_is_one_clear_line(places, script, args, message, tmp_path):
 
 def test_there_are_at_least_twenty_distinct_bad_inputs():
     assert len({(s, tuple(a)) for s, a, _ in CASES}) >= 20
+
+
+def test_accumulation_not_divisible_by_the_process_count(tiny_data, tmp_path):
+    # what torchrun --nproc_per_node=3 sets; the check runs before any process group is started
+    env = dict(RANK='0', LOCAL_RANK='0', WORLD_SIZE='3', MASTER_ADDR='127.0.0.1', MASTER_PORT='29999')
+    r = run('train.py', *TINY, f'--data_dir={tiny_data}', f'--out_dir={tmp_path / "run"}',
+            '--gradient_accumulation_steps=4', env=env)
+    assert r.returncode == 2 and 'Traceback' not in r.stderr
+    assert 'gradient_accumulation_steps=4 is not divisible by the 3 processes' in r.stderr
+    assert not (tmp_path / 'run').exists()
