@@ -1,0 +1,175 @@
+"""
+Benchmarks for nanoreparam, one section per flag, several sections per call allowed:
+
+    python bench.py --kernels                          # Walsh-Hadamard transform kernels
+    python bench.py --kernels --tokens 8192 --sizes 4096 --dtypes fp32
+
+--kernels   y = x @ H_n * scale over the last dim, x = (tokens, n): torch.clone (the memory floor: one read, one
+            write), dense x @ H (the matmul it replaces), a plain torch radix-2 butterfly, our torch Kronecker fallback,
+            our Triton kernel (CUDA only), Dao's fast_hadamard_transform (when importable), and our forward+backward.
+            Defaults: on CUDA tokens {8192, 32768} x n {256 ... 32768}; on CPU tokens 8192 x n {256, 1024, 4096} (about
+            two minutes on 2 cores; dense is skipped for n > 4096 on CPU).
+
+All numbers are medians of several timed runs measured side by side in this one process on the same tensors; compare
+machines by the ratios (to clone, to dense), and absolute times only within one machine. Every row also prints its
+max error against a float64 oracle on a few rows, so a fast wrong kernel cannot hide.
+Other sections (--layers, --params, --train, ...) follow the same shape: a bench_<section>(args) function and a flag.
+"""
+import argparse
+import math
+import statistics
+import time
+
+import torch
+
+from kernels.hadamard import hadamard_transform, sylvester
+
+DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
+
+# -----------------------------------------------------------------------------
+# timing
+
+_l2_flush = None
+
+def timeit(fn, device, reps, warmup=1):
+    """Median wall time of fn() in ms. On CUDA: CUDA events, with a 256 MB write before each run so L2 (50 MB on an
+    H100) starts cold for every run, like Triton's do_bench."""
+    global _l2_flush
+    for _ in range(warmup):
+        fn()
+    times = []
+    if device.type == 'cuda':
+        if _l2_flush is None:
+            _l2_flush = torch.empty(256 * 2 ** 20, dtype=torch.int8, device=device)
+        for _ in range(reps):
+            _l2_flush.zero_()
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            fn()
+            end.record()
+            torch.cuda.synchronize()
+            times.append(start.elapsed_time(end))
+    else:
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
+
+def machine_line(device):
+    name = torch.cuda.get_device_name(device) if device.type == 'cuda' else f'CPU, {torch.get_num_threads()} threads'
+    try:
+        import triton
+        tv = triton.__version__
+    except ImportError:
+        tv = 'not installed'
+    return f"{name}; torch {torch.__version__}; triton {tv}; {time.strftime('%Y-%m-%d %H:%M')}"
+
+# -----------------------------------------------------------------------------
+# --kernels: Walsh-Hadamard transform
+
+def fwht_radix2(x, scale):
+    """Plain-torch radix-2 butterfly, for comparison: log2(n) stages over two fp32 ping-pong buffers with add/sub
+    out= (no allocation per stage). Stage h pairs columns i and i + h through the view (rows, n/2h, 2, h)."""
+    n = x.shape[-1]
+    a = x.reshape(-1, n).to(torch.float32, copy=True)
+    b = torch.empty_like(a)
+    h = 1
+    while h < n:
+        av, bv = a.view(-1, n // (2 * h), 2, h), b.view(-1, n // (2 * h), 2, h)
+        torch.add(av[:, :, 0], av[:, :, 1], out=bv[:, :, 0])
+        torch.sub(av[:, :, 0], av[:, :, 1], out=bv[:, :, 1])
+        a, b = b, a
+        h *= 2
+    return a.mul_(scale).to(x.dtype).view(x.shape)
+
+def bench_kernels(args):
+    device = torch.device(args.device)
+    on_cuda = device.type == 'cuda'
+    tokens = args.tokens or ([8192, 32768] if on_cuda else [8192])
+    sizes = args.sizes or ([256, 1024, 4096, 8192, 16384, 32768] if on_cuda else [256, 1024, 4096])
+    dtypes = [DTYPES[d] for d in args.dtypes]
+    reps = args.reps or (20 if on_cuda else 5)
+    try:
+        from fast_hadamard_transform import hadamard_transform as dao_hadamard
+    except ImportError:
+        dao_hadamard = None
+    print(f"## --kernels: Walsh-Hadamard transform, y = x @ H_n / sqrt(n), x = (tokens, n)\n")
+    print(f"{machine_line(device)}; median of {reps} runs.")
+    print("GB/s counts one read and one write of x per transform; 'x clone' and 'x dense' are time ratios (lower is "
+          "better; forward+backward is two transforms, so it is compared with two clones and two matmuls); max err is "
+          "vs a float64 oracle on 4 rows.\n")
+    print("| tokens | n | dtype | method | ms | GB/s | x clone | x dense | max err |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    g = torch.Generator(device='cpu').manual_seed(0)
+    for T in tokens:
+        for n in sizes:
+            scale = 1 / math.sqrt(n)
+            # oracle on 4 rows: the float64 Sylvester matrix while it is small, else our fallback in float64 (which
+            # tests/test_hadamard.py checks against the matrix up to n = 16384)
+            for dtype in dtypes:
+                x = torch.randn(T, n, generator=g).to(device=device, dtype=dtype)
+                xs = x[:4].double().cpu()
+                ref = xs @ sylvester(n, torch.float64, cache=False) * scale if n <= 4096 else \
+                    hadamard_transform(xs, backend='torch')
+                nbytes = 2 * x.numel() * x.element_size()
+                methods = [('torch.clone (floor)', lambda: torch.clone(x), False)]
+                if on_cuda or n <= 4096:
+                    H = (sylvester(n, torch.float64, cache=False) * scale).to(device=device, dtype=dtype)
+                    methods.append(('dense x @ H', lambda: x @ H, True))
+                methods.append(('torch radix-2 butterfly', lambda: fwht_radix2(x, scale), True))
+                methods.append(('ours: torch Kronecker fallback', lambda: hadamard_transform(x, backend='torch'), True))
+                if on_cuda:
+                    methods.append(('ours: Triton kernel', lambda: hadamard_transform(x, backend='triton'), True))
+                if dao_hadamard is not None and on_cuda:
+                    methods.append(('fast_hadamard_transform (Dao)', lambda: dao_hadamard(x, scale), True))
+                times, errs = {}, {}
+                for name, fn, check in methods:
+                    times[name] = timeit(fn, device, reps)
+                    errs[name] = f"{(fn()[:4].double().cpu() - ref).abs().max().item():.1e}" if check else '-'
+                H = None                                            # free the dense n x n matrix before going on
+                # forward + backward of ours (backend auto: Triton on CUDA, the fallback on CPU): two transforms
+                xg = x.detach().clone().requires_grad_()
+                dy = torch.randn_like(x)
+                def fwd_bwd():
+                    xg.grad = None
+                    hadamard_transform(xg).backward(dy)
+                name = 'ours: forward+backward (auto)'
+                times[name], errs[name] = timeit(fwd_bwd, device, reps), '-'
+                clone, dense = times['torch.clone (floor)'], times.get('dense x @ H')
+                for name, ms in times.items():
+                    k = 2 if name == 'ours: forward+backward (auto)' else 1   # two transforms: vs 2 clones, 2 matmuls
+                    print(f"| {T} | {n} | {args_dtype(dtype)} | {name} | {ms:.4g} | {k * nbytes / ms / 1e6:.1f} | "
+                          f"{ms / (k * clone):.2f} | {f'{ms / (k * dense):.3f}' if dense else 'skipped'} | "
+                          f"{errs[name]} |", flush=True)
+                del x, xg, dy, methods
+                if on_cuda:
+                    torch.cuda.empty_cache()
+
+def args_dtype(dtype):
+    return {v: k for k, v in DTYPES.items()}[dtype]
+
+# -----------------------------------------------------------------------------
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument('--kernels', action='store_true', help='Walsh-Hadamard transform kernels, side by side')
+    p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    p.add_argument('--tokens', type=lambda s: [int(v) for v in s.split(',')], default=None,
+                   help='comma-separated row counts (default: 8192,32768 on CUDA, 8192 on CPU)')
+    p.add_argument('--sizes', type=lambda s: [int(v) for v in s.split(',')], default=None,
+                   help='comma-separated transform sizes n (default: 256..32768 on CUDA, 256,1024,4096 on CPU)')
+    p.add_argument('--dtypes', type=lambda s: s.split(','), default=['fp32', 'bf16'], help='from fp32,bf16,fp16')
+    p.add_argument('--reps', type=int, default=None, help='timed runs per row (median reported)')
+    args = p.parse_args()
+    if not args.kernels:
+        p.error('pick at least one section, e.g. --kernels')
+    bad = [d for d in args.dtypes if d not in DTYPES]
+    if bad:
+        p.error(f"--dtypes: unknown {bad}; use some of {list(DTYPES)}")
+    torch.manual_seed(0)
+    if args.kernels:
+        bench_kernels(args)
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,1 @@
+"""Custom kernels: kernels/hadamard.py (fast Walsh-Hadamard transform, Triton + pure-torch fallback)."""

@@ -1,0 +1,261 @@
+"""
+Walsh-Hadamard transforms: the H in Fastfood (S·H·G·Π·H·B·x) and the block mixing of the block-diagonal layer.
+
+    y = hadamard_transform(x)                  # x[..., n] -> y[..., n]:  y = x @ H_n * scale, n a power of two
+    y = block_hadamard_transform(x, nblocks)   # x[..., n] -> y[..., n]:  y = (H_b ⊗ I_{n/b}) x * scale, b = nblocks
+    x = pad_to_pow2(x)                         # zero-pads the last dim up to the next power of two
+
+H_n is the Sylvester Hadamard matrix: H_1 = [1], H_2n = [[H_n, H_n], [H_n, -H_n]], i.e. H[i, j] = (-1)^popcount(i & j)
+(the same matrix as scipy.linalg.hadamard). It is symmetric with H_n @ H_n = n·I, so with the default scale 1/sqrt(n)
+the transform is orthonormal and its own inverse, and its backward is the same transform of the gradient.
+
+Backends, all behind one torch.library custom op `nanoreparam::hadamard` (fake impl + autograd registered, so
+torch.compile(fullgraph=True) traces through it without graph breaks):
+  'triton'  fused kernel, one HBM read and one write: a program loads ROWS whole rows, upcasts to fp32, runs every
+            radix-2 stage in registers, multiplies by scale at the store. backend=None picks it for CUDA tensors when
+            triton imports, dtype is fp32/fp16/bf16 and n <= 32768. On a CPU tensor it runs only when asked for
+            (backend='triton') with TRITON_INTERPRET=1 set: Triton's interpreter, for tests.
+  'torch'   pure-torch fallback, picked everywhere else: H_n = H_k1 ⊗ H_k2 ⊗ ... (every k <= 32), one small matmul
+            per factor, accumulated in fp32 (fp64 for fp64 input); on CPU done chunk by chunk so the intermediates
+            stay in cache. Measured fastest on CPU (research/feasibility.md, bench.py --kernels).
+  'dense'   x @ H_n with the full Sylvester matrix, in float64: the reference for tests (n² memory; small n only).
+"""
+
+import math
+import os
+
+import torch
+
+try:  # triton is optional: without it (or without CUDA) everything runs on the torch fallback
+    import triton
+    import triton.language as tl
+except ImportError:
+    triton = None
+
+MAX_TRITON_N = 32768     # one row per program: 32768 fp32 values is what fits in registers + shared memory
+CPU_CHUNK = 1 << 20      # elements per chunk in the CPU fallback (4 MB of fp32: the intermediates stay in L2/L3)
+MAX_FACTOR_LOG2 = 5      # Kronecker factors of at most 32×32 (measured: bigger factors cost more flops than they save)
+BACKENDS = ('triton', 'torch', 'dense')
+
+# -----------------------------------------------------------------------------
+# small helpers
+
+def is_pow2(n):
+    return n >= 1 and (n & (n - 1)) == 0
+
+def next_pow2(n):
+    return 1 if n <= 1 else 1 << (n - 1).bit_length()
+
+def pad_to_pow2(x):
+    """Zero-pad the last dim of x up to the next power of two; returns x itself when it already is one.
+    Use it before hadamard_transform for widths like 768 (-> 1024). Note that pad -> transform -> slice back is a
+    projection, not an orthogonal map: keep the padded width through the layer and slice only at its output."""
+    n = x.shape[-1]
+    return x if next_pow2(n) == n else torch.nn.functional.pad(x, (0, next_pow2(n) - n))
+
+_H_CACHE = {}  # (n, dtype, device) -> small ±1 Sylvester matrix; the fallback only ever needs n <= 32
+
+def sylvester(n, dtype=torch.float32, device='cpu', cache=True):
+    """The n×n Sylvester Hadamard matrix (entries ±1, unnormalised). Built in float64 by doubling, then cast."""
+    key = (n, dtype, torch.device(device))
+    if cache and key in _H_CACHE:
+        return _H_CACHE[key]
+    H = torch.ones(1, 1, dtype=torch.float64)
+    while H.shape[0] < n:
+        H = torch.cat([torch.cat([H, H], 1), torch.cat([H, -H], 1)], 0)
+    H = H.to(dtype=dtype, device=device)
+    if cache:
+        _H_CACHE[key] = H
+    return H
+
+def _factors(b):
+    """Split H_b into H_k1 ⊗ H_k2 ⊗ ... ⊗ H_km: the fewest factors of size <= 32, as equal as possible, larger ones
+    innermost (the innermost factor is a plain (rows·b/k, k) @ (k, k) GEMM, which dislikes tiny k). The cost is
+    2·(k1 + ... + km) flops per element, one cache-resident pass per factor."""
+    L = b.bit_length() - 1                                          # b = 2^L
+    m = max(1, -(-L // MAX_FACTOR_LOG2))                            # ceil(L / 5) factors
+    bits = [L // m + (i >= m - L % m) for i in range(m)]            # ascending, sums to L
+    return [1 << e for e in bits]
+
+# -----------------------------------------------------------------------------
+# backend 'torch': Kronecker matmuls
+
+def _hadamard_torch(x2, scale, inner):
+    # x2: (rows, n) with stride(-1) == 1. Applies (H_b ⊗ I_inner) * scale to every row, b = n // inner.
+    # View a row as (k1, ..., km, inner): factor i is a matmul over axis i; H is symmetric, so no transposes needed.
+    rows, n = x2.shape
+    ks = _factors(n // inner)
+    acc = torch.float64 if x2.dtype == torch.float64 else torch.float32   # fp32 accumulation for 16-bit inputs
+    plan = []                                                       # (H_k, k, inner size of that axis), innermost first
+    stride = inner
+    for k in reversed(ks):
+        plan.append((sylvester(k, acc, x2.device), k, stride))
+        stride *= k
+    H0, k0, i0 = plan[0]
+    plan[0] = (H0 * scale, k0, i0)                                  # fold the scale into one tiny factor: no extra pass
+    y = torch.empty(rows, n, dtype=x2.dtype, device=x2.device)
+    # On CPU, go through the rows in chunks so each factor's output is still in cache for the next factor and only x
+    # and y touch DRAM. On GPU a Python loop of small launches would be slower than two HBM round trips: one chunk.
+    chunk = rows if x2.device.type != 'cpu' else max(1, CPU_CHUNK // n)
+    chunk = min(chunk, rows)
+    bufs = [torch.empty(chunk * n, dtype=acc, device=x2.device) for _ in range(2)]   # ping-pong workspace
+    for r0 in range(0, rows, chunk):
+        xc, yc = x2[r0:r0 + chunk], y[r0:r0 + chunk]                # (c, n)
+        c = xc.shape[0]
+        tmp = [buf[:c * n].view(c, n) for buf in bufs]
+        src = xc if xc.dtype == acc else tmp[1].copy_(xc)           # upcast once, into cache
+        for j, (H, k, stride) in enumerate(plan):
+            last = j == len(plan) - 1
+            dst = yc if (last and y.dtype == acc) else (tmp[0] if src is not tmp[0] else tmp[1])
+            if stride == 1:   # innermost axis: (c·n/k, k) @ (k, k)
+                torch.mm(src.reshape(-1, k), H, out=dst.view(-1, k))
+            else:             # middle axis: (k, k) @ (c·n/(k·stride), k, stride), H broadcast over the batch
+                torch.matmul(H, src.reshape(-1, k, stride), out=dst.view(-1, k, stride))
+            src = dst
+        if src is not yc:
+            yc.copy_(src)                                           # round to the output dtype once, at the end
+    return y
+
+# -----------------------------------------------------------------------------
+# backend 'dense': the full matrix, float64 (reference)
+
+def _hadamard_dense(x2, scale, inner):
+    rows, n = x2.shape
+    b = n // inner
+    H = sylvester(b, torch.float64, x2.device, cache=False)         # (b, b)
+    y = torch.matmul(H, x2.double().reshape(rows, b, inner)) * scale   # (rows, b, inner)
+    return y.reshape(rows, n).to(x2.dtype)
+
+# -----------------------------------------------------------------------------
+# backend 'triton': fused kernel
+
+if triton is not None:
+    def _fwht_kernel(x_ptr, y_ptr, rows, stride_row, scale,
+                     N: tl.constexpr, LOG_N: tl.constexpr, LOG_INNER: tl.constexpr, ROWS: tl.constexpr):
+        # One program = ROWS consecutive rows of length N, held in registers as fp32 for the whole transform.
+        pid = tl.program_id(0)
+        r = pid * ROWS + tl.arange(0, ROWS)                         # (ROWS,) row indices
+        c = tl.arange(0, N)                                         # (N,) column indices
+        mask = (r < rows)[:, None]                                  # tail program: rows past the end are masked
+        r64 = r.to(tl.int64)[:, None]                               # int64: rows·stride can exceed 2^31
+        x = tl.load(x_ptr + r64 * stride_row + c[None, :], mask=mask, other=0.0).to(tl.float32)   # (ROWS, N)
+        # Radix-2 stage s pairs columns i and i + 2^s (bit s of i clear): view the row as (N/2^(s+1), 2, 2^s), move the
+        # pair axis last, split it, join (a + b, a - b) back and undo the view. The stages act on different index bits,
+        # so they commute and their order does not matter. Stages below LOG_INNER are skipped: that leaves the
+        # inner 2^LOG_INNER columns unmixed, i.e. H_(N/inner) ⊗ I_inner (block_hadamard_transform).
+        for s in tl.static_range(LOG_INNER, LOG_N):
+            x = tl.reshape(x, (ROWS, N >> (s + 1), 2, 1 << s))
+            a, b = tl.split(tl.permute(x, (0, 1, 3, 2)))            # (ROWS, N/2^(s+1), 2^s) each
+            x = tl.permute(tl.join(a + b, a - b), (0, 1, 3, 2))
+            x = tl.reshape(x, (ROWS, N))
+        tl.store(y_ptr + r64 * N + c[None, :], (x * scale).to(y_ptr.dtype.element_ty), mask=mask)
+
+_JITTED = {}
+
+def _jit(fn):
+    # triton.jit chooses between the GPU compiler and the CPU interpreter when it decorates, reading TRITON_INTERPRET
+    # then. Decorating at first launch instead of at import means the variable only has to be set before the first
+    # Triton call, whichever module imported this one first.
+    key = (fn.__name__, os.environ.get('TRITON_INTERPRET', '0') == '1')
+    if key not in _JITTED:
+        _JITTED[key] = triton.jit(fn)
+    return _JITTED[key]
+
+def _hadamard_triton(x2, scale, inner):
+    rows, n = x2.shape
+    y = torch.empty(rows, n, dtype=x2.dtype, device=x2.device)
+    # Several rows per program for small n (so a program has >= 4096 elements of work), one row for n >= 4096.
+    # About 16 fp32 values per thread at n = 4096 and 64 at 32768 (Dao's kernel uses 256 threads for 32768).
+    block_rows = min(max(1, 4096 // n), next_pow2(rows))
+    num_warps = min(16, max(1, block_rows * n // 512))
+    grid = (triton.cdiv(rows, block_rows),)
+    _jit(_fwht_kernel)[grid](x2, y, rows, x2.stride(0), scale,
+                             N=n, LOG_N=n.bit_length() - 1, LOG_INNER=inner.bit_length() - 1, ROWS=block_rows,
+                             num_warps=num_warps)
+    return y
+
+# -----------------------------------------------------------------------------
+# the custom op: one entry point for all backends, opaque to torch.compile
+
+@torch.library.custom_op("nanoreparam::hadamard", mutates_args=())
+def hadamard_op(x: torch.Tensor, scale: float, inner: int, backend: str) -> torch.Tensor:
+    """(H_{n/inner} ⊗ I_inner) applied to the last dim of x, times scale; returns a new contiguous tensor.
+    Arguments are already validated by hadamard_transform / block_hadamard_transform: call those."""
+    n = x.shape[-1]
+    x2 = x.reshape(-1, n)                                           # (rows, n), a view whenever the strides allow
+    if x2.stride(-1) != 1:
+        x2 = x2.contiguous()
+    if x2.shape[0] == 0:
+        return x.new_empty(x.shape)
+    fn = {'triton': _hadamard_triton, 'torch': _hadamard_torch, 'dense': _hadamard_dense}[backend]
+    return fn(x2, scale, inner).view(x.shape)
+
+@hadamard_op.register_fake
+def _hadamard_fake(x, scale, inner, backend):
+    return x.new_empty(x.shape)                                     # contiguous, like the real output
+
+def _hadamard_setup_context(ctx, inputs, output):
+    _, ctx.scale, ctx.inner, ctx.backend = inputs
+
+def _hadamard_backward(ctx, grad):
+    # (H ⊗ I) is symmetric, so the vector-Jacobian product is the same transform with the same scale.
+    return hadamard_op(grad, ctx.scale, ctx.inner, ctx.backend), None, None, None
+
+hadamard_op.register_autograd(_hadamard_backward, setup_context=_hadamard_setup_context)
+
+# -----------------------------------------------------------------------------
+# public API
+
+def _resolve_backend(fname, x, n, backend):
+    triton_ok = (triton is not None and is_pow2(n) and n <= MAX_TRITON_N
+                 and x.dtype in (torch.float32, torch.float16, torch.bfloat16))
+    if backend is None or backend == 'auto':
+        # CPU tensors always get the fallback, even when TRITON_INTERPRET=1 is set: the interpreter is for tests only.
+        return 'triton' if (triton_ok and x.is_cuda) else 'torch'
+    if backend not in BACKENDS:
+        raise ValueError(f"{fname}: backend={backend!r}; use one of {BACKENDS} or None (auto)")
+    if backend == 'triton':
+        if triton is None:
+            raise RuntimeError(f"{fname}: backend='triton' needs triton (pip install -r requirements-triton.txt)")
+        if not triton_ok:
+            raise ValueError(f"{fname}: backend='triton' takes fp32/fp16/bf16 and power-of-two n <= {MAX_TRITON_N}; "
+                             f"got n={n}, dtype={x.dtype}")
+        if not x.is_cuda and os.environ.get('TRITON_INTERPRET', '0') != '1':
+            raise RuntimeError(f"{fname}: backend='triton' on a {x.device.type} tensor needs TRITON_INTERPRET=1 "
+                               "(Triton's CPU interpreter, for tests); use backend=None to get the torch fallback")
+    return backend
+
+def _check_input(fname, x):
+    if x.dim() == 0:
+        raise ValueError(f"{fname}: x must have at least one dim (the transformed last dim); got a 0-d tensor")
+    if not x.is_floating_point():
+        raise TypeError(f"{fname}: x.dtype={x.dtype}; use float32, float16 or bfloat16 (or float64)")
+
+def hadamard_transform(x, scale=None, backend=None):
+    """y = x @ H_n * scale over the last dim, n = x.shape[-1] a power of two; any leading shape, any strides.
+    scale=None means 1/sqrt(n): orthonormal and self-inverse, hadamard_transform(hadamard_transform(x)) == x.
+    fp32/fp16/bf16 in, same dtype out, fp32 accumulation (fp64 stays fp64). Differentiable; compiles fullgraph.
+    backend: None/'auto' (triton on CUDA, else torch), or force 'triton', 'torch' or 'dense' (see module docstring)."""
+    _check_input('hadamard_transform', x)
+    n = x.shape[-1]
+    if not is_pow2(n):
+        raise ValueError(f"hadamard_transform: last dim n={n} is not a power of two; zero-pad it first with "
+                         f"kernels.hadamard.pad_to_pow2(x) (-> n={next_pow2(n)})")
+    scale = 1.0 / math.sqrt(n) if scale is None else float(scale)
+    return hadamard_op(x, scale, 1, _resolve_backend('hadamard_transform', x, n, backend))
+
+def block_hadamard_transform(x, nblocks, scale=None, backend=None):
+    """Mix ACROSS blocks: view x[..., n] as (..., nblocks, n // nblocks) and apply H_nblocks over the block-index axis,
+        y[..., i, :] = scale · Σ_j H_nblocks[i, j] · x[..., j, :],   i.e. y = (H_b ⊗ I_{n/b}) x with b = nblocks.
+    Element t of block i only meets element t of the other blocks; nothing is mixed inside a block. This is the mixing
+    of the block-diagonal layer y = (H_b ⊗ I)·BlockDiag(W_1..W_b)·x, whose blocks are contiguous slices of size n/b.
+    nblocks must be a power of two dividing n (n itself need not be one on the torch backend); scale=None means
+    1/sqrt(nblocks) (orthonormal, self-inverse). nblocks=1 is the identity (a copy); nblocks=n is hadamard_transform."""
+    _check_input('block_hadamard_transform', x)
+    n = x.shape[-1]
+    if not (isinstance(nblocks, int) and is_pow2(nblocks) and n % nblocks == 0):
+        raise ValueError(f"block_hadamard_transform: nblocks={nblocks} must be a power of two dividing the last dim "
+                         f"n={n}")
+    scale = 1.0 / math.sqrt(nblocks) if scale is None else float(scale)
+    backend = _resolve_backend('block_hadamard_transform', x, n, backend)
+    return hadamard_op(x, scale, n // nblocks, backend)
