@@ -23,6 +23,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from kernels.hadamard import hadamard_transform, block_hadamard_transform, is_pow2, next_pow2
+
 
 class ConfigError(ValueError):
     """A config that cannot be run; the message names the key and the fix. Scripts exit with exit_code, no
@@ -207,12 +209,382 @@ class LoRALinear(LowRankLinear):
         return 2 * tokens * self.n_emulated * needs_input_grad + super().flops_bwd(tokens, needs_input_grad)
 
 
+class FastfoodLinear(VariantLinear):
+    """Adaptive Fastfood (Le, Sarlos, Smola 2013; Yang et al. 2015, "Deep Fried Convnets"), per n x n block:
+        W x = S ⊙ H (G ⊙ Π (H (B ⊙ x)))
+    H is the orthonormal Walsh-Hadamard transform (kernels/hadamard.py), S, G, B trainable diagonals, Π a fixed random
+    permutation `perm` regenerated from the seed. n = in_features rounded up to a power of two (x is zero-padded);
+    k = ceil(out/n) independent blocks are stacked and the output is sliced to out_features.
+
+    Only entries that can reach the output are stored: B holds k x in (a B on the zero padding would never learn), G
+    k x n, S out (rows past out are sliced away); all three are flat vectors, so AdamW does not decay them.
+    n_trainable = k*in + k*n + out, which is 3n for in = out = n.
+    `perm` is an index map, not a weight: n_frozen = 0 (and it is never stored, like every frozen tensor).
+
+    Init, Fastfood's scalings written for the orthonormal H: B = ±1, G ~ N(0, 1), S_i = std sqrt(n) s_i / ||G||,
+    s_i ~ chi_n. Row i of H G Π H B has squared norm sum_k H_ik^2 G_k^2 = ||G||^2 / n exactly (H_ik^2 = 1/n), so row i
+    of W has squared norm std^2 s_i^2, expectation n std^2: per-entry variance std^2 as the dense init, with
+    Gaussian-like row norms (Le et al.'s 1/(sigma sqrt(n)) S H G Π H B with H unnormalised is the same matrix). Every
+    entry has the same marginal variance, so dropping the padded columns keeps it. Parameters start at O(1).
+
+    FLOPs per token (the orthonormal 1/sqrt(n) can be folded into S and G and is not counted; Π moves data):
+      forward  k*in (B) + 2 k n log2 n (two Hadamards, n log2 n adds each) + k*n (G) + out (S)
+      backward 2 k n log2 n (both Hadamards again) + 3 out (grad of S, grad into the S product) + 3 k n (G)
+               + 2 k in (grad of B) + 2 k in if the input needs a gradient (B products, summed over the k blocks)
+    """
+    def __init__(self, cfg, role, layer_idx, in_features, out_features, std):
+        super().__init__(in_features, out_features)
+        n = next_pow2(in_features)
+        k = -(-out_features // n)
+        gen = frozen_generator(cfg, layer_idx, role, 'perm')
+        self.register_buffer('perm', torch.stack([torch.randperm(n, generator=gen) for _ in range(k)]),
+                             persistent=False)                                          # (k, n)
+        G = torch.randn(k, n)
+        s = torch.distributions.Chi2(torch.tensor(float(n))).sample((out_features,)).sqrt()    # (out,) chi_n
+        G_norm = G.norm(dim=1).repeat_interleave(n)[:out_features]                             # ||G|| of each row's block
+        self.B = nn.Parameter(torch.randint(0, 2, (k * in_features,)).float() * 2 - 1)         # (k*in,) ±1
+        self.G = nn.Parameter(G.view(-1))                                                      # (k*n,)
+        self.S = nn.Parameter(std * math.sqrt(n) * s / G_norm)                                 # (out,)
+        self.lr_mult = {'S': cfg.diag_lr_mult, 'G': cfg.diag_lr_mult, 'B': cfg.diag_lr_mult}
+
+    @property
+    def n_frozen(self):
+        return 0  # the permutation holds no weights
+
+    def forward(self, x):
+        k, n = self.perm.shape
+        h = x.unsqueeze(-2) * self.B.view(k, -1)                            # (..., k, in)
+        if n != self.in_features:
+            h = F.pad(h, (0, n - self.in_features))                        # (..., k, n) zeros up to a power of two
+        h = hadamard_transform(h)                                           # H B x, every block
+        idx = (self.perm + n * torch.arange(k, device=h.device)[:, None]).view(-1)   # (k*n,) each block's Π, flat
+        h = h.flatten(-2).index_select(-1, idx).view(h.shape) * self.G.view(k, n)   # G Π H B x
+        h = hadamard_transform(h).flatten(-2)                               # (..., k*n)
+        return h[..., :self.out_features] * self.S                          # (..., out)
+
+    def flops_fwd(self, tokens):
+        k, n = self.perm.shape
+        return tokens * (k * self.in_features + 2 * k * n * int(math.log2(n)) + k * n + self.out_features)
+
+    def flops_bwd(self, tokens, needs_input_grad):
+        k, n = self.perm.shape
+        return tokens * (2 * k * n * int(math.log2(n)) + 3 * self.out_features + 3 * k * n
+                         + 2 * k * self.in_features * (1 + needs_input_grad))
+
+    def extra_repr(self):
+        return super().extra_repr() + f', blocks={self.perm.shape[0]}x{self.perm.shape[1]}'
+
+
+class BlockDiagLinear(VariantLinear):
+    """y = (H_b ⊗ I_{out/b}) BlockDiag(W_1..W_b) x, LightOn's structured MLP: b = cfg.blocks dense (out/b) x (in/b)
+    blocks, block j reading the j-th contiguous slice of x, then the orthonormal block Hadamard that mixes output t of
+    every block (kernels.hadamard.block_hadamard_transform). n_trainable = in*out / b.
+
+    Init: every entry of H_b/sqrt(b) is ±1/sqrt(b), so the effective weight is dense with entries ±W_j[r, c] / sqrt(b).
+    Blocks ~ N(0, b std^2) give it the dense init's variance std^2; with std = in^-1/2 that is (in/b)^-1/2, the fan-in
+    of a block (times GPT-2's 1/sqrt(2L) on residual projections). Output variance (in/b) * b std^2 * Var(x) =
+    in std^2 Var(x), as dense.
+
+    FLOPs per token: forward 2 in out / b (blocks) + out log2 b (block Hadamard, adds); backward out log2 b (the
+    Hadamard of the gradient) + 2 in out / b (weight grad) + 2 in out / b if the input needs a gradient.
+    """
+    def __init__(self, cfg, role, layer_idx, in_features, out_features, std):
+        super().__init__(in_features, out_features)
+        b = cfg.blocks
+        if not is_pow2(b) or in_features % b or out_features % b:
+            raise ConfigError(f'blocks={b}: blockdiag needs a power of two dividing in_features={in_features} and '
+                              f'out_features={out_features} of {role}; pick blocks from 1, 2, 4, ... that divides both')
+        self.weight = nn.Parameter(torch.randn(b, out_features // b, in_features // b) * std * math.sqrt(b))
+
+    def forward(self, x):
+        b, o, i = self.weight.shape
+        h = torch.einsum('...bi,boi->...bo', x.unflatten(-1, (b, i)), self.weight)   # (..., b, out/b)
+        return block_hadamard_transform(h.flatten(-2), b)                            # (..., out), mixed across blocks
+
+    def flops_fwd(self, tokens):
+        b = self.weight.shape[0]
+        return tokens * (2 * self.n_emulated // b + self.out_features * int(math.log2(b)))
+
+    def flops_bwd(self, tokens, needs_input_grad):
+        b = self.weight.shape[0]
+        return tokens * (self.out_features * int(math.log2(b)) + 2 * self.n_emulated // b * (1 + needs_input_grad))
+
+    def extra_repr(self):
+        return super().extra_repr() + f', blocks={self.weight.shape[0]}'
+
+
+# random bases: W = W0 + c · reshape(P α), P a frozen random projection regenerated from seeds
+
+BASIS_CHUNK = 1 << 15  # dense projection: directions are regenerated this many elements at a time (or one
+                       # direction when out*in is larger), so the working set never grows with d
+PROJECTIONS = ('dense', 'fastfood', 'fft')
+
+
+def hartley(x):
+    """The orthonormal discrete Hartley transform over the last dim, computed with the FFT: Re(F x) - Im(F x), i.e.
+    y_j = sum_t x_t cas(2 pi j t / N) / sqrt(N), cas = cos + sin. Real, symmetric, its own inverse, any length N."""
+    X = torch.fft.fft(x, norm='ortho')
+    return X.real - X.imag
+
+
+class ProjectAlpha(torch.autograd.Function):
+    """ΔW = P α (flat, (D,)) for a RandomBasisLinear. forward materialises it; backward returns grad α = P^T G_W,
+    regenerating P from its seeds a second time. Nothing is saved for backward: no d x D tensor is ever kept.
+    Runs in fp32 under autocast: ΔW is added to an fp32 W0 and α's gradient sums D products."""
+    @staticmethod
+    @torch.amp.custom_fwd(device_type='cuda', cast_inputs=torch.float32)
+    def forward(ctx, alpha, layer):
+        ctx.layer = layer
+        return layer.project(alpha)
+
+    @staticmethod
+    @torch.amp.custom_bwd(device_type='cuda')
+    def backward(ctx, grad):
+        return ctx.layer.project_T(grad), None
+
+
+class RandomBasisLinear(VariantLinear):
+    """W = W0 + c · reshape(P α, (out, in)): the machinery shared by `basis` and `intrinsic`.
+
+    W0 is the dense init (frozen buffer from seed 'W0'), α (d,) starts at 0, so W starts exactly at a dense init (the
+    offset form of Li et al. / Aghajanyan et al.; research notes §4.4). P: (D, d), D = out*in, has columns of norm 1
+    (exactly for dense and fft, ≈ 1 for fastfood); c rescales them (1 for basis, see IntrinsicLinear).
+    P is never stored: its random parts are redrawn from seeds (cfg.seed, layer, role, purpose) in forward and again
+    in backward (ProjectAlpha), or kept as non-persistent buffers with cfg.basis_cache=True (memory for speed).
+      dense     column k = W_k / ||W_k||_F with W_k ~ N(0, 1)^(out x in) from seed 'W{k}', k = 1..d. Regenerated
+                BASIS_CHUNK elements at a time: forward sums α_k W_k, backward takes <G_W, W_k>.
+      fastfood  Li et al.'s transform: P α = (H G Π H B [α; 0])[:D] / (sqrt(L ||G||^2) sqrt(D/L)), H the unnormalised
+                Walsh-Hadamard transform of length L = next pow2 >= max(D, d) (α zero-padded, outputs past D dropped),
+                B ±1 signs, Π a permutation `perm`, G ~ N(0, 1), each of length L. H B e_k has L entries ±1, so a column
+                has norm sqrt(D) ||G|| before the divisor: ≈ 1 after it, exactly 1 when D = L. O(L log L).
+      fft       the seed blog's FFT Fastfood (sign flip B, Fourier transform, permutation Π), with the factors in the
+                transposed order: P α = sqrt(N/D) (B ⊙ Hartley(Π^T [α; 0]))[:D], N = max(D, d). α_k drives the random
+                frequency perm[k] and B flips the sign of every output entry; in the blog's order Π F B [α; 0],
+                direction k would be a permuted sinusoid of frequency k and direction 1 a constant matrix. Hartley
+                (Re F - Im F) keeps it real; it is orthonormal, so for d <= D = N the columns are exactly orthonormal:
+                column k, entry j = B_j cas(2 pi j perm[k] / N) / sqrt(N).
+    n_frozen counts the random values drawn from seeds: W0 (D) plus the projection's (dense d*D, fastfood B and G 2L,
+    fft B N; a permutation is an index map, not a weight, as in FastfoodLinear). 0 bytes on disk.
+    FLOPs: per token a dense layer's, forward 2D, backward 2D for G_W = grad_out^T x (needed for grad α) plus 2D for
+    the input gradient if needed. flops_step() is paid once per forward+backward call (see its docstring).
+    """
+    def __init__(self, cfg, role, layer_idx, in_features, out_features, std, d, projection):
+        super().__init__(in_features, out_features)
+        if projection not in PROJECTIONS:
+            raise ConfigError(f"projection '{projection}' of {role} is not one of {', '.join(PROJECTIONS)}")
+        self.cfg, self.role, self.layer_idx = cfg, role, layer_idx     # the seeds P is regenerated from
+        self.d, self.projection, self.cache = d, projection, cfg.basis_cache
+        D = self.n_emulated
+        self.N = {'dense': D, 'fastfood': next_pow2(max(D, d)), 'fft': max(D, d)}[projection]   # transform length
+        self.register_buffer('W0', randn((out_features, in_features), self._gen('W0'), std), persistent=False)
+        if self.cache:
+            if projection == 'dense':
+                self.register_buffer('Wk', torch.cat([Wk for _, Wk in self._directions('cpu')]), persistent=False)
+            else:
+                for name, t in self._draw().items():
+                    self.register_buffer(name, t, persistent=False)
+
+    def _gen(self, purpose):
+        return frozen_generator(self.cfg, self.layer_idx, self.role, purpose)
+
+    def _draw(self):
+        """fastfood / fft: the random diagonals and permutation of P, drawn from their seeds (CPU)."""
+        n = self.N
+        out = {'B': torch.randint(0, 2, (n,), generator=self._gen('B')).float() * 2 - 1,   # (N,) ±1
+               'perm': torch.randperm(n, generator=self._gen('perm'))}                      # (N,)
+        if self.projection == 'fastfood':
+            out['G'] = torch.randn(n, generator=self._gen('G'))                             # (L,)
+        return out
+
+    def random_parts(self, device):
+        """fastfood / fft: {name: tensor} of B, G, perm on device, from the buffers or drawn afresh."""
+        if self.cache:
+            return {name: getattr(self, name) for name in ('B', 'G', 'perm') if hasattr(self, name)}
+        return {name: t.to(device) for name, t in self._draw().items()}
+
+    def _directions(self, device):
+        """dense: yields (k0, Wk) with Wk (c, D) the unit-norm directions k0+1 .. k0+c, c*D <= max(D, BASIS_CHUNK)."""
+        if self.cache and hasattr(self, 'Wk'):
+            yield 0, self.Wk
+            return
+        D = self.n_emulated
+        c = max(1, BASIS_CHUNK // D)
+        for k0 in range(0, self.d, c):
+            Wk = torch.empty(min(c, self.d - k0), D)
+            for i in range(Wk.size(0)):
+                torch.randn(D, generator=self._gen(f'W{k0 + i + 1}'), out=Wk[i])
+            yield k0, Wk.div_(Wk.norm(dim=1, keepdim=True)).to(device)
+
+    def project(self, alpha):
+        """P α: (d,) -> (D,), flat like W.view(-1). Called without autograd by ProjectAlpha."""
+        d, D, N = self.d, self.n_emulated, self.N
+        if self.projection == 'dense':
+            delta = alpha.new_zeros(D)
+            for k0, Wk in self._directions(alpha.device):
+                delta += alpha[k0:k0 + Wk.size(0)] @ Wk                          # sum_k α_k W_k, c directions at once
+            return delta
+        r = self.random_parts(alpha.device)
+        if self.projection == 'fastfood':
+            h = hadamard_transform(F.pad(alpha * r['B'][:d], (0, N - d)), scale=1.0)  # H B [α; 0]       (L,)
+            h = hadamard_transform(h[r['perm']] * r['G'], scale=1.0)                   # H G Π H B [α; 0] (L,)
+            return h[:D] / (math.sqrt(N) * r['G'].norm() * math.sqrt(D / N))
+        x = alpha.new_zeros(N).index_copy_(0, r['perm'][:d], alpha)                   # Π^T [α; 0]       (N,)
+        return (hartley(x) * r['B'])[:D] * math.sqrt(N / D)
+
+    def project_T(self, g):
+        """P^T g: (D,) -> (d,), the transposed factors in reverse order; g is the flat G_W."""
+        d, D, N = self.d, self.n_emulated, self.N
+        if self.projection == 'dense':
+            return torch.cat([Wk @ g for _, Wk in self._directions(g.device)])     # <G_W, W_k>
+        r = self.random_parts(g.device)
+        if self.projection == 'fastfood':
+            h = hadamard_transform(F.pad(g, (0, N - D)), scale=1.0) * r['G']
+            h = torch.empty_like(h).index_copy_(0, r['perm'], h)                    # Π^T: out[perm[i]] = h[i]
+            h = hadamard_transform(h, scale=1.0)[:d] * r['B'][:d]
+            return h / (math.sqrt(N) * r['G'].norm() * math.sqrt(D / N))
+        y = F.pad(g * math.sqrt(N / D), (0, N - D)) * r['B']
+        return hartley(y)[r['perm'][:d]]
+
+    def coefficients(self):
+        """(α (d,), c): the coefficients and the column scale, a float or a 0-d tensor."""
+        raise NotImplementedError
+
+    def weight(self):
+        """The effective weight W0 + c ΔW, (out, in)."""
+        alpha, c = self.coefficients()
+        delta = ProjectAlpha.apply(alpha, self).view(self.out_features, self.in_features)   # (out, in)
+        return self.W0 + c * delta if torch.is_tensor(c) else torch.add(self.W0, delta, alpha=c)
+
+    def forward(self, x):
+        return F.linear(x, self.weight())
+
+    @property
+    def n_frozen(self):
+        return self.n_emulated + self.n_frozen_per_step
+
+    @property
+    def n_frozen_per_step(self):
+        """The projection's random values: used once per step to build ΔW, never per token."""
+        return {'dense': self.d * self.n_emulated, 'fastfood': 2 * self.N, 'fft': self.N}[self.projection]
+
+    def cache_bytes(self):
+        return sum(b.numel() * b.element_size() for name, b in self.named_buffers(recurse=False) if name != 'W0')
+
+    def flops_fwd(self, tokens):
+        return 2 * tokens * self.n_emulated
+
+    def flops_bwd(self, tokens, needs_input_grad):
+        return 2 * tokens * self.n_emulated * (1 + needs_input_grad)  # G_W (for grad α) + input grad
+
+    def flops_step(self):
+        """FLOPs of building ΔW in forward and grad α in backward, once per forward+backward call (per micro-step),
+        plus D for W0 + ΔW. dense: 2dD each way (one multiply-add per entry and direction; drawing the Gaussians is
+        not counted). fastfood: each way two unnormalised Hadamards of L log2 L adds, plus B (d), G (L) and the
+        divisor (D). fft: each way one complex FFT of N points counted as 5 N ceil(log2 N), plus Hartley and B (2N)."""
+        d, D, N = self.d, self.n_emulated, self.N
+        if self.projection == 'dense':
+            one_way = 2 * d * D
+        elif self.projection == 'fastfood':
+            one_way = 2 * N * int(math.log2(N)) + d + N + D
+        else:
+            one_way = 5 * N * math.ceil(math.log2(N)) + 2 * N
+        return 2 * one_way + D
+
+    def extra_repr(self):
+        return super().extra_repr() + f', d={self.d}, projection={self.projection}' + (', cached' if self.cache else '')
+
+
+class BasisLinear(RandomBasisLinear):
+    """W = W0 + sum_{k=1..d} α_k W_k, d = cfg.basis_dim trainable coefficients per layer, W_k frozen random directions
+    of unit Frobenius norm (cfg.basis_projection: dense | fastfood | fft, see RandomBasisLinear). n_trainable = d.
+
+    Learning rate (research notes §4.4, a heuristic): an Adam step moves every α_k by about lr, so ||ΔW||_F moves by
+    about lr sqrt(d) (unit, nearly orthogonal W_k) where a dense Adam step moves W by lr sqrt(D). Matching them gives
+    lr_α = lr sqrt(D / d), D = out*in: lr_mult['alpha'] = sqrt(D / d), or cfg.alpha_lr_mult when it is > 0."""
+    def __init__(self, cfg, role, layer_idx, in_features, out_features, std):
+        d = cfg.basis_dim
+        if d > in_features * out_features:
+            raise ConfigError(f'basis_dim={d} exceeds the {in_features * out_features} entries of a {in_features}->'
+                              f'{out_features} {role} layer: the directions could not be independent; lower it')
+        super().__init__(cfg, role, layer_idx, in_features, out_features, std, d, cfg.basis_projection)
+        self.alpha = nn.Parameter(torch.zeros(d))                                 # (d,)
+        self.lr_mult = {'alpha': cfg.alpha_lr_mult or math.sqrt(self.n_emulated / d)}
+
+    def coefficients(self):
+        return self.alpha, 1.0
+
+
+class IntrinsicVector(nn.Module):
+    """θ_d, the intrinsic model's d = cfg.intrinsic_dim coefficients, shared by every IntrinsicLinear. It lives once,
+    on the GPT (model.intrinsic.alpha); the layers hold it in a plain list, so it is one parameter and one state-dict
+    entry. lr_mult['alpha'] = sqrt(D / d), D = every weight the layers emulate (the heuristic of BasisLinear for a
+    global vector), or cfg.alpha_lr_mult when it is > 0."""
+    def __init__(self, d, lr_mult=1.0):
+        super().__init__()
+        self.alpha = nn.Parameter(torch.zeros(d))                                 # (d,)
+        self.lr_mult = {'alpha': lr_mult}
+
+
+class IntrinsicLinear(RandomBasisLinear):
+    """One slice of the intrinsic model θ = θ0 + P α (Li et al. 2018; Aghajanyan et al. 2021): W = W0 + c P_l α with
+    α the model's one shared IntrinsicVector and P_l this layer's own seeded projection (cfg.intrinsic_projection:
+    dense | fastfood | fft, see RandomBasisLinear), columns of norm 1.
+
+    Normalisation: c = sqrt(D_l / D), D_l = out*in and D = the sum over all intrinsic layers, so a column of the whole
+    P (the stacked slices) has norm 1 (exactly for dense and fft, ≈ 1 for fastfood), as with Li's single global
+    transform and unlike one unit-norm Fastfood per tensor (Aghajanyan), which would move a small tensor as much as a
+    big one and make the global column norm sqrt(#tensors). Every entry of P then has the same scale, 1/sqrt(D).
+    SAID (cfg.intrinsic_said): W = W0 + λ c P_l α with one trainable λ per weight tensor, init 1, counted as this
+    layer's n_trainable (so the budget is d + #tensors). λ trains at the base LR, like a norm gain.
+    cfg.basis_cache keeps this layer's projection as buffers too. Built by make_linear with a private α = 0 (usable
+    alone); GPT.__init__ then binds the shared one (bind_random_bases).
+    """
+    def __init__(self, cfg, role, layer_idx, in_features, out_features, std):
+        super().__init__(cfg, role, layer_idx, in_features, out_features, std, cfg.intrinsic_dim,
+                         cfg.intrinsic_projection)
+        self.bind(IntrinsicVector(cfg.intrinsic_dim), self.n_emulated)
+        if cfg.intrinsic_said:
+            self.lam = nn.Parameter(torch.ones(()))                             # SAID's λ for this tensor
+
+    def bind(self, vector, D):
+        self.shared = [vector]       # a list: the vector is registered on the GPT, not once per layer
+        self.scale = math.sqrt(self.n_emulated / D)
+
+    def coefficients(self):
+        alpha = self.shared[0].alpha
+        return alpha, (self.lam * self.scale if hasattr(self, 'lam') else self.scale)
+
+
+def bind_random_bases(cfg, blocks):
+    """Called once by GPT.__init__ when the blocks exist. Returns the intrinsic model's IntrinsicVector, handed to every
+    IntrinsicLinear with D, the number of weights they emulate (None without intrinsic layers); prints once what
+    basis_cache costs."""
+    layers = [m for m in blocks.modules() if isinstance(m, RandomBasisLinear)]   # modules() lists shared ones once
+    cache = sum(m.cache_bytes() for m in layers)
+    if cache:
+        print(f'basis_cache: {cache:,} bytes of buffers hold the random directions of {len(layers)} layers')
+    intrinsic = [m for m in layers if isinstance(m, IntrinsicLinear)]
+    if not intrinsic:
+        return None
+    d, D = cfg.intrinsic_dim, sum(m.n_emulated for m in intrinsic)
+    if d > D:
+        raise ConfigError(f'intrinsic_dim={d} exceeds the {D} weights of the intrinsic layers; lower it')
+    vector = IntrinsicVector(d, cfg.alpha_lr_mult or math.sqrt(D / d))
+    for m in intrinsic:
+        m.bind(vector, D)
+    return vector
+
+
 # name -> class; variants that take a rank get it from resolve_ranks()
 VARIANTS = {
     'dense': DenseLinear,
     'lowrank': LowRankLinear,
     'lora': LoRALinear,
     'frozen': FrozenLinear,
+    'fastfood': FastfoodLinear,
+    'blockdiag': BlockDiagLinear,
+    'basis': BasisLinear,
+    'intrinsic': IntrinsicLinear,
 }
 RANKED = ('lowrank', 'lora')
 
@@ -488,6 +860,7 @@ class GPT(nn.Module):
         self.h = nn.ModuleDict({
             str(l): (Block(cfg, l) if self.pattern[l] == 'T' else FrozenMLPBlock(cfg, l))
             for l in sorted(set(self.block_of_layer))})
+        self.intrinsic = bind_random_bases(cfg, self.h)  # the intrinsic model's one shared alpha, or None
         self.wte = nn.Embedding(V, E or H)
         self.embd_proj = nn.Linear(E, H, bias=False) if E else None   # ALBERT: V x E, then E x H
         self.ln_f = nn.RMSNorm(H)
@@ -595,6 +968,8 @@ class GPT(nn.Module):
                 fam[1] += m.n_frozen
                 fam[3].add(id(m))
             fam[2] += m.n_emulated
+        if self.intrinsic is not None:  # the intrinsic layers' shared coefficients, on a line of their own
+            families['intrinsic:alpha'] = [self.intrinsic.alpha.numel(), 0, 0]
         state = {t.data_ptr(): t.numel() * t.element_size() for t in self.state_dict().values()}
         return dict(trainable=trainable_emb + trainable_nonemb, trainable_embedding=trainable_emb,
                     trainable_nonembedding=trainable_nonemb, frozen=frozen, emulated_nonembedding=emulated,
@@ -627,7 +1002,9 @@ class GPT(nn.Module):
         V, H = cfg.vocab_size, cfg.n_embd
         head_trainable = self.lm_head is not None or self.wte.weight.requires_grad
         actual += 2 * V * H * (2 + head_trainable)  # forward, input grad, weight grad
-        n_frozen = counts['frozen']
+        # frozen weights a token meets: a random basis's directions are used once per step, not per token
+        n_frozen = counts['frozen'] - sum(getattr(m, 'n_frozen_per_step', 0)
+                                          for m in {id(m): m for _, _, m in self.variant_modules()}.values())
         return dict(C_train=6 * counts['trainable_nonembedding'], C_actual=actual, step=step,
                     C_frozen_2_3=6 * counts['trainable_nonembedding'] + 4 * n_frozen,
                     C_frozen_0=6 * counts['trainable_nonembedding'])
@@ -658,7 +1035,8 @@ class GPT(nn.Module):
                                      ('mlp', 'mlp.fc', (cfg.n_embd, cfg.mlp_ratio * cfg.n_embd))):
             if variant_of(cfg, role) in RANKED:
                 ranks = resolve_ranks(cfg, role, m, n)
-                lines.append(f'{family} ranks per layer ({cfg.rank_schedule}): {ranks}')
+                how = 'as listed' if isinstance(getattr(cfg, f'{family}_rank'), (list, tuple)) else cfg.rank_schedule
+                lines.append(f'{family} ranks per layer ({how}): {ranks}')
         return '\n'.join(lines)
 
     # -- optimizer ----------------------------------------------------------------------------------------
@@ -701,8 +1079,39 @@ def config_from_dict(d):
     return GPTConfig(**{k: v for k, v in d.items() if k in names})
 
 
+# one row per way of saving parameters, for `python model.py --compare`
+COMPARE = [
+    ('dense', {}),
+    ('lowrank r=0.25', dict(linear='lowrank', attn_rank=0.25, mlp_rank=0.25)),
+    ('lora r=8', dict(linear='lora', attn_rank=8, mlp_rank=8)),
+    ('basis d=5/layer', dict(linear='basis', basis_dim=5)),
+    ('intrinsic d=5', dict(linear='intrinsic', intrinsic_dim=5)),
+    ('intrinsic d=1000', dict(linear='intrinsic', intrinsic_dim=1000)),
+    ('fastfood', dict(linear='fastfood')),
+    ('blockdiag b=4', dict(linear='blockdiag', blocks=4)),
+    ('doped TFTFT', dict(n_layer=5, doped=True)),
+    ('shared all', dict(share='all')),
+    ('factorized embd E=32', dict(embd_dim=32)),
+    ('frozen (embeddings only)', dict(linear='frozen')),
+]
+
+
+def compare(**base):
+    """A Markdown table: each variant of the `base` model, its parameters, checkpoint bytes and FLOPs/token."""
+    rows = ['| variant | trainable non-emb | trainable emb | frozen | emulated | checkpoint bytes | C_train/token '
+            '| C_actual/token | per step |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|']
+    for name, kw in COMPARE:
+        model = GPT(GPTConfig(**{**base, **kw}))
+        c, f = model.param_counts(), model.flops_per_token()
+        rows.append(f"| {name} | {c['trainable_nonembedding']:,} | {c['trainable_embedding']:,} | {c['frozen']:,} | "
+                    f"{c['emulated_nonembedding']:,} | {c['checkpoint_bytes']:,} | {f['C_train']:,} | "
+                    f"{f['C_actual']:,} | {f['step']:,} |")
+    return '\n'.join(rows)
+
+
 if __name__ == '__main__':
-    # python model.py [--key=value ...]: print the parameter and FLOP report of a model config
+    # python model.py [--key=value ...]            the parameter and FLOP report of a model config
+    # python model.py --compare [--key=value ...]  one row per variant of that model (train.py's default shape)
     import ast, sys
     kw = {}
     for arg in sys.argv[1:]:
@@ -711,5 +1120,8 @@ if __name__ == '__main__':
             kw[k] = ast.literal_eval(v)
         except (ValueError, SyntaxError):
             kw[k] = v
-    model = GPT(GPTConfig(**kw))
-    print(model.rank_report() or '', model.param_report(), sep='\n')
+    if kw.pop('compare', None) is not None:
+        print(compare(**{**dict(vocab_size=218, block_size=128), **kw}))
+    else:
+        model = GPT(GPTConfig(**kw))
+        print('\n'.join(filter(None, [model.rank_report(), model.param_report()])))
