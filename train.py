@@ -378,7 +378,7 @@ while True:
             print(f"iter {iter_num}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}{bpb}", flush=True)
         log(dict(iter=iter_num, tokens=tokens_seen, train_loss=losses['train'], val_loss=losses['val'],
                  val_bpb=losses.get('val_bpb'), lr=lr, C_train=flops['C_train'] * tokens_seen,
-                 C_actual=flops['C_actual'] * tokens_seen + flops['step'] * iter_num,
+                 C_actual=flops['C_actual'] * tokens_seen + flops['step'] * gradient_accumulation_steps * iter_num,
                  C_frozen_2_3=flops['C_frozen_2_3'] * tokens_seen,
                  peak_mem=torch.cuda.max_memory_allocated() if device_type == 'cuda' else None,
                  seconds=elapsed, ddp_param_max_diff=sync))
