@@ -34,8 +34,8 @@ from data.common import load_meta, load_tokenizer, DATA_ROOT
 # default config: a small model that trains on the embedded corpus in a few CPU minutes
 # I/O
 out_dir = 'out'
-eval_interval = 250
-log_interval = 25
+eval_interval = 100
+log_interval = 20
 eval_iters = 20            # val batches per eval (fixed: the same batches every time)
 eval_only = False
 init_from = 'scratch'      # 'scratch' or 'resume' (from out_dir/ckpt.pt)
@@ -53,7 +53,7 @@ dropout = 0.0
 linear = 'dense'
 # optimizer: AdamW, warmup then cosine decay to min_lr
 learning_rate = 3e-3
-max_iters = 2000
+max_iters = 1000
 weight_decay = 0.1
 beta1 = 0.9
 beta2 = 0.95
