@@ -3,12 +3,17 @@ Benchmarks for nanoreparam, one section per flag, several sections per call allo
 
     python bench.py --kernels                          # Walsh-Hadamard transform kernels
     python bench.py --kernels --tokens 8192 --sizes 4096 --dtypes fp32
+    python bench.py --layers                           # fastfood and blockdiag layers vs dense nn.Linear
 
 --kernels   y = x @ H_n * scale over the last dim, x = (tokens, n): torch.clone (the memory floor: one read, one
             write), dense x @ H (the matmul it replaces), a plain torch radix-2 butterfly, our torch Kronecker fallback,
             our Triton kernel (CUDA only), Dao's fast_hadamard_transform (when importable), and our forward+backward.
             Defaults: on CUDA tokens {8192, 32768} x n {256 ... 32768}; on CPU tokens 8192 x n {256, 1024, 4096} (about
             two minutes on 2 cores; dense is skipped for n > 4096 on CPU).
+
+--layers    fastfood and blockdiag layers (model.py, blocks=4) against nn.Linear(n, n) of the same emulated size: forward
+            and forward+backward with the input gradient, x = (tokens, n), eager. Defaults: tokens 8192 x n {1024, 4096}
+            on CPU, {1024, 4096, 8192} on CUDA.
 
 All numbers are medians of several timed runs measured side by side in this one process on the same tensors; compare
 machines by the ratios (to clone, to dense), and absolute times only within one machine. Every row also prints its
@@ -146,6 +151,57 @@ def bench_kernels(args):
                 if on_cuda:
                     torch.cuda.empty_cache()
 
+# -----------------------------------------------------------------------------
+# --layers: structured layers against the dense matmul they emulate
+
+def bench_layers(args):
+    """fastfood and blockdiag (model.py, cfg.blocks = 4) against nn.Linear(n, n) of the same emulated n x n weight:
+    forward, and forward + backward with an input gradient (as inside a network), x = (tokens, n). Eager mode; the
+    modules and x are cast to the dtype (no autocast)."""
+    from model import GPTConfig, make_linear
+    device = torch.device(args.device)
+    on_cuda = device.type == 'cuda'
+    tokens = args.tokens or [8192]
+    sizes = args.sizes or ([1024, 4096, 8192] if on_cuda else [1024, 4096])
+    dtypes = [DTYPES[d] for d in args.dtypes]
+    reps = args.reps or (20 if on_cuda else 3)
+    print(f"## --layers: structured layers vs the dense n x n matmul they emulate, x = (tokens, n)\n")
+    print(f"{machine_line(device)}; median of {reps} runs; eager.")
+    print("'x dense' is the time ratio to nn.Linear(n, n, bias=False) on the same x (lower is better); forward+backward "
+          "includes the input gradient.\n")
+    print("| tokens | n | dtype | layer | trainable | fwd ms | fwd x dense | fwd+bwd ms | fwd+bwd x dense |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for T in tokens:
+        for n in sizes:
+            for dtype in dtypes:
+                torch.manual_seed(0)
+                layers = {'nn.Linear (dense)': torch.nn.Linear(n, n, bias=False)}
+                for variant in ('fastfood', 'blockdiag'):
+                    layers[variant] = make_linear(GPTConfig(linear=variant), 'mlp.fc', 0, n, n)
+                x = torch.randn(T, n, device=device, dtype=dtype)
+                xg = x.clone().requires_grad_()
+                dy = torch.randn_like(x)
+                rows = {}
+                for name, layer in layers.items():
+                    layer.to(device=device, dtype=dtype)
+                    def fwd():
+                        with torch.no_grad():
+                            layer(x)
+                    def fwd_bwd():
+                        layer.zero_grad(set_to_none=True)
+                        xg.grad = None
+                        layer(xg).backward(dy)
+                    trainable = sum(p.numel() for p in layer.parameters())
+                    rows[name] = trainable, timeit(fwd, device, reps), timeit(fwd_bwd, device, reps)
+                    layer.to('cpu')                                 # free the device for the next layer
+                _, dense_f, dense_fb = rows['nn.Linear (dense)']
+                for name, (trainable, f, fb) in rows.items():
+                    print(f"| {T} | {n} | {args_dtype(dtype)} | {name} | {trainable:,} | {f:.4g} | {f / dense_f:.2f} | "
+                          f"{fb:.4g} | {fb / dense_fb:.2f} |", flush=True)
+                del x, xg, dy, layers
+                if on_cuda:
+                    torch.cuda.empty_cache()
+
 def args_dtype(dtype):
     return {v: k for k, v in DTYPES.items()}[dtype]
 
@@ -154,6 +210,7 @@ def args_dtype(dtype):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument('--kernels', action='store_true', help='Walsh-Hadamard transform kernels, side by side')
+    p.add_argument('--layers', action='store_true', help='fastfood and blockdiag layers vs the dense nn.Linear they emulate')
     p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     p.add_argument('--tokens', type=lambda s: [int(v) for v in s.split(',')], default=None,
                    help='comma-separated row counts (default: 8192,32768 on CUDA, 8192 on CPU)')
@@ -162,14 +219,16 @@ def main():
     p.add_argument('--dtypes', type=lambda s: s.split(','), default=['fp32', 'bf16'], help='from fp32,bf16,fp16')
     p.add_argument('--reps', type=int, default=None, help='timed runs per row (median reported)')
     args = p.parse_args()
-    if not args.kernels:
-        p.error('pick at least one section, e.g. --kernels')
+    if not (args.kernels or args.layers):
+        p.error('pick at least one section, e.g. --kernels or --layers')
     bad = [d for d in args.dtypes if d not in DTYPES]
     if bad:
         p.error(f"--dtypes: unknown {bad}; use some of {list(DTYPES)}")
     torch.manual_seed(0)
     if args.kernels:
         bench_kernels(args)
+    if args.layers:
+        bench_layers(args)
 
 if __name__ == '__main__':
     main()
