@@ -4,12 +4,16 @@ Benchmarks for nanoreparam, one section per flag, several sections per call allo
     python bench.py --kernels                          # Walsh-Hadamard transform kernels
     python bench.py --kernels --tokens 8192 --sizes 4096 --dtypes fp32
     python bench.py --layers                           # fastfood and blockdiag layers vs dense nn.Linear
+    python bench.py --variants                         # a training step of the default model, every variant
 
 --kernels   y = x @ H_n * scale over the last dim, x = (tokens, n): torch.clone (the memory floor: one read, one
             write), dense x @ H (the matmul it replaces), a plain torch radix-2 butterfly, our torch Kronecker fallback,
             our Triton kernel (CUDA only), Dao's fast_hadamard_transform (when importable), and our forward+backward.
             Defaults: on CUDA tokens {8192, 32768} x n {256 ... 32768}; on CPU tokens 8192 x n {256, 1024, 4096} (about
             two minutes on 2 cores; dense is skipped for n > 4096 on CPU).
+
+--variants  one training step (forward, backward, AdamW) of train.py's default model under each variant: time and
+            peak memory as ratios to dense (random bases regenerated and cached, dense and Fastfood projections).
 
 --layers    fastfood and blockdiag layers (model.py, blocks=4) against nn.Linear(n, n) of the same emulated size: forward
             and forward+backward with the input gradient, x = (tokens, n), eager. Defaults: tokens 8192 x n {1024, 4096}
@@ -202,6 +206,90 @@ def bench_layers(args):
                 if on_cuda:
                     torch.cuda.empty_cache()
 
+# -----------------------------------------------------------------------------
+# --variants: a whole training step of the same model under each variant
+
+VARIANT_ROWS = [
+    ('dense', {}),
+    ('lowrank r=0.25', dict(linear='lowrank', attn_rank=0.25, mlp_rank=0.25)),
+    ('lora r=8', dict(linear='lora', attn_rank=8, mlp_rank=8)),
+    ('basis d=8 dense, regenerated', dict(linear='basis', basis_dim=8, basis_projection='dense')),
+    ('basis d=512 dense, regenerated', dict(linear='basis', basis_dim=512, basis_projection='dense')),
+    ('basis d=8 dense, cached', dict(linear='basis', basis_dim=8, basis_projection='dense', basis_cache=True)),
+    ('basis d=512 dense, cached', dict(linear='basis', basis_dim=512, basis_projection='dense', basis_cache=True)),
+    ('basis d=8 fastfood, regenerated', dict(linear='basis', basis_dim=8, basis_projection='fastfood')),
+    ('basis d=8 fastfood, cached', dict(linear='basis', basis_dim=8, basis_projection='fastfood', basis_cache=True)),
+    ('intrinsic d=5 fastfood', dict(linear='intrinsic', intrinsic_dim=5)),
+    ('intrinsic d=1000 fastfood', dict(linear='intrinsic', intrinsic_dim=1000)),
+    ('intrinsic d=1000 dense', dict(linear='intrinsic', intrinsic_dim=1000, intrinsic_projection='dense')),
+    ('fastfood', dict(linear='fastfood')),
+    ('blockdiag b=4', dict(linear='blockdiag')),
+]
+
+
+class StepMemory:
+    """What a training step holds at its peak, in bytes, measured without CUDA: parameters, their gradients and AdamW's
+    two moments, plus every tensor autograd saves for the backward pass (counted once per storage), plus the buffers.
+    On CUDA bench_variants reports torch.cuda.max_memory_allocated instead."""
+    def __init__(self):
+        self.saved, self.seen = 0, set()
+
+    def pack(self, t):
+        key = (t.untyped_storage().data_ptr(), t.untyped_storage().nbytes())
+        if key not in self.seen:
+            self.seen.add(key)
+            self.saved += key[1]
+        return t
+
+    def total(self, model):
+        params = sum(p.numel() * p.element_size() for p in model.parameters())
+        buffers = sum(b.numel() * b.element_size() for b in model.buffers())
+        return self.saved + 4 * params + buffers     # weights, grads, exp_avg, exp_avg_sq
+
+
+def bench_variants(args):
+    """One training step (forward, backward, AdamW) of train.py's default model (4 layers, 128 wide, vocab 218,
+    context 128, batch 32) under each variant: median time and peak memory, as ratios to dense."""
+    from model import GPT, GPTConfig
+    device = torch.device(args.device)
+    on_cuda = device.type == 'cuda'
+    reps = args.reps or (20 if on_cuda else 3)
+    base = dict(vocab_size=218, block_size=128)
+    x = torch.randint(0, 218, (32, 128), device=device)
+    print("## --variants: one training step of the default model (4 x 128, batch 32 x 128 tokens), fp32, eager\n")
+    print(f"{machine_line(device)}; median of {reps} runs. Memory: "
+          + ("torch.cuda.max_memory_allocated." if on_cuda else
+             "weights + grads + AdamW moments + buffers + tensors saved for backward (StepMemory).") + "\n")
+    print("| variant | trainable non-emb | ms/step | x dense | memory MB | x dense |")
+    print("|---|---|---|---|---|---|")
+    dense = None
+    for name, kw in VARIANT_ROWS:
+        torch.manual_seed(0)
+        model = GPT(GPTConfig(**base, **kw)).to(device)
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        def step():
+            _, loss = model(x, x)
+            loss.backward()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+        ms = timeit(step, device, reps)
+        if on_cuda:
+            torch.cuda.reset_peak_memory_stats()
+            step()
+            mem = torch.cuda.max_memory_allocated()
+        else:
+            meter = StepMemory()
+            with torch.autograd.graph.saved_tensors_hooks(meter.pack, lambda t: t):
+                _, loss = model(x, x)
+            mem = meter.total(model)
+            del loss
+        dense = dense or (ms, mem)
+        trainable = model.param_counts()['trainable_nonembedding']
+        print(f"| {name} | {trainable:,} | {ms:.1f} | {ms / dense[0]:.2f} | {mem / 2**20:.1f} | {mem / dense[1]:.2f} |",
+              flush=True)
+        del model, opt
+
+
 def args_dtype(dtype):
     return {v: k for k, v in DTYPES.items()}[dtype]
 
@@ -211,6 +299,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument('--kernels', action='store_true', help='Walsh-Hadamard transform kernels, side by side')
     p.add_argument('--layers', action='store_true', help='fastfood and blockdiag layers vs the dense nn.Linear they emulate')
+    p.add_argument('--variants', action='store_true', help='a training step of the default model under each variant')
     p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     p.add_argument('--tokens', type=lambda s: [int(v) for v in s.split(',')], default=None,
                    help='comma-separated row counts (default: 8192,32768 on CUDA, 8192 on CPU)')
@@ -219,8 +308,8 @@ def main():
     p.add_argument('--dtypes', type=lambda s: s.split(','), default=['fp32', 'bf16'], help='from fp32,bf16,fp16')
     p.add_argument('--reps', type=int, default=None, help='timed runs per row (median reported)')
     args = p.parse_args()
-    if not (args.kernels or args.layers):
-        p.error('pick at least one section, e.g. --kernels or --layers')
+    if not (args.kernels or args.layers or args.variants):
+        p.error('pick at least one section: --kernels, --layers or --variants')
     bad = [d for d in args.dtypes if d not in DTYPES]
     if bad:
         p.error(f"--dtypes: unknown {bad}; use some of {list(DTYPES)}")
@@ -229,6 +318,8 @@ def main():
         bench_kernels(args)
     if args.layers:
         bench_layers(args)
+    if args.variants:
+        bench_variants(args)
 
 if __name__ == '__main__':
     main()
