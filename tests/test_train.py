@@ -163,7 +163,7 @@ def test_two_process_ddp_equals_one_process_and_ranks_stay_identical(tmp_path, t
     for k in l1:
         assert abs(l1[k] - l2[k]) < 1e-4 * max(1.0, abs(l1[k])), (k, l1[k], l2[k])
     evals = [r for r in read_log(two) if 'val_loss' in r]
-    assert evals and all(r['ddp_param_max_diff'] == 0.0 for r in evals)
+    assert evals and all(r['ddp_checksum_diff'] == 0.0 for r in evals)
     assert load_checkpoint(two / 'ckpt.pt')['iter_num'] == 8
 
 
