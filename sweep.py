@@ -1,0 +1,765 @@
+"""
+Run a grid of train.py configs, one results row per run, resumable at any moment.
+
+    python sweep.py config/sweeps/elephant_cpu.py              # run it (re-run the same command to resume)
+    python sweep.py config/sweeps/elephant_cpu.py --dry-run    # the plan: runs, parameter counts, C_train
+    python sweep.py config/sweeps/lighton_gpu.py --jobs 4      # four train.py processes at a time
+
+A sweep file is plain Python (exec'd, like config/*.py) that sets a few names:
+
+    from sweep import grid
+    name = 'elephant_cpu'                      # optional: results/<name>/ (default: the file's name)
+    base = dict(max_iters=600, n_layer=2)      # train.py overrides for every run, or a list of config files
+                                               # and dicts applied in order: ['config/x.py', dict(max_iters=600)]
+    runs = [dict(name='dense'),                # one dict per run: train.py overrides, plus two keys of the
+            dict(name='lora', linear='lora')]  # sweep's own: name (the run's folder) and family (its group in
+    runs += grid(linear=['basis'], basis_dim=[5, 50])  # report.py; default: the run's `linear`). grid(**axes)
+    seeds = [1337, 1338]                       # is the product of the axes. Every run is trained once per seed.
+    target_loss = 2.0                          # optional: time and compute to reach this val loss, per run
+    jobs = 1                                   # optional: train.py processes at a time (--jobs overrides)
+    nproc = 1                                  # optional: >1 launches each run with torchrun on nproc processes
+    mode = 'grid'                              # or 'bisect', with a `bisect` dict (see run_bisect below)
+
+Each run trains in results/<sweep>/<name>-s<seed>/ (train.py's out_dir, plus its stdout.log and stderr.log).
+When it ends, one JSON row is appended to results/<sweep>/results.jsonl (ROW_FIELDS below), ok or failed
+with its error line; a failed run does not stop the sweep. A run whose row exists is finished and never
+started again (--retry-failed re-runs the failed ones); a run with a ckpt.pt but no row was interrupted and
+resumes with --init_from=resume. Ctrl-C (or SIGTERM) stops every running train.py at its next step with a
+checkpoint; a SIGKILLed sweep takes its train.py processes with it (Linux: they get SIGTERM and checkpoint).
+"""
+import ast
+import builtins
+import concurrent.futures
+import difflib
+import fcntl
+import itertools
+import json
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import types
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent
+RESULTS = Path('results')
+SWEEP_KEYS = ('name', 'base', 'runs', 'seeds', 'target_loss', 'jobs', 'nproc', 'mode', 'bisect')
+RUN_KEYS = ('name', 'family')          # a run dict's keys that are the sweep's, not train.py's
+RESERVED = ('out_dir', 'init_from', 'seed')  # set by the sweep itself
+ROW_FIELDS = (
+    # what ran
+    'sweep', 'name', 'run', 'family', 'seed', 'overrides', 'config_files', 'status', 'error', 'returncode',
+    'resumed', 'bisect_value',
+    # parameters (config.json's `params`)
+    'trainable', 'trainable_embedding', 'trainable_nonembedding', 'frozen', 'emulated_nonembedding',
+    'checkpoint_bytes',
+    # how far it trained, and the compute it took: C_train = 6 N_trainable_nonembedding tokens, C_actual the
+    # structural FLOPs, C_frozen_2_3 / C_frozen_0 frozen weights costing 2/3 / 0 of a trainable one
+    'iters', 'tokens', 'C_train', 'C_actual', 'C_frozen_2_3', 'C_frozen_0',
+    # losses (nats/token) and bits per byte
+    'final_val_loss', 'best_val_loss', 'final_train_loss', 'final_val_bpb', 'best_val_bpb',
+    # cost: wall_time = seconds of every train.py attempt of the run; peak_mem in bytes, peak_mem_kind says which
+    'wall_time', 'train_seconds', 'peak_mem', 'peak_mem_kind',
+    # the first eval with val_loss <= target_loss (all null if never reached)
+    'target_loss', 'iter_to_target', 'tokens_to_target', 'time_to_target', 'C_train_to_target',
+    'C_actual_to_target',
+    # every eval: [{iter, tokens, val_loss, train_loss, val_bpb, C_train, C_actual, seconds}]
+    'curve',
+)
+
+
+class SweepError(ValueError):
+    """A sweep file or command line that cannot run: one line, exit code 2."""
+    exit_code = 2
+
+
+def grid(**axes):
+    """The product of the axes, as a list of override dicts: grid(linear=['lora', 'basis'], n_layer=[2, 4])
+    gives four runs. A value that is itself a list (a per-layer rank list) must be wrapped: attn_rank=[[8, 4]]."""
+    keys = list(axes)
+    for k, v in axes.items():
+        if not isinstance(v, (list, tuple)):
+            raise SweepError(f'grid({k}={v!r}): each axis is a list of values, e.g. {k}=[{v!r}]')
+    return [dict(zip(keys, combo)) for combo in itertools.product(*(axes[k] for k in keys))]
+
+
+# -----------------------------------------------------------------------------
+# the sweep file
+
+@dataclass
+class Run:
+    name: str            # the run without its seed
+    seed: int
+    overrides: dict      # train.py overrides of this run (on top of the sweep's base)
+    family: str
+    bisect_value: object = None
+
+    @property
+    def id(self):
+        return f'{self.name}-s{self.seed}'
+
+
+@dataclass
+class Sweep:
+    name: str
+    path: str
+    base_files: list
+    base: dict
+    runs: list           # [(name, family or None, overrides)]
+    seeds: list
+    target_loss: float = None
+    jobs: int = 1
+    nproc: int = 1
+    mode: str = 'grid'
+    bisect: dict = field(default_factory=dict)
+
+
+def train_defaults():
+    """train.py's config keys and defaults: its module-level literal assignments before the configurator runs,
+    then every GPTConfig field it does not set (train.py adds those the same way)."""
+    tree = ast.parse((REPO / 'train.py').read_text())
+    out = {}
+    for node in tree.body:
+        if isinstance(node, ast.Expr) and 'configurator' in ast.unparse(node):
+            break
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            try:
+                out[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError:
+                pass
+    from model import GPTConfig
+    for f in fields(GPTConfig):
+        if f.name != 'vocab_size':
+            out.setdefault(f.name, getattr(GPTConfig(), f.name))
+    return {k: v for k, v in out.items() if not k.startswith('_')}
+
+
+def run_name(overrides):
+    """A folder name from a run's overrides: linear=lora-attn_rank=0.25 (only [A-Za-z0-9._=+-] kept)."""
+    text = '-'.join(f'{k}={v}' for k, v in overrides.items()) or 'base'
+    return re.sub(r'[^A-Za-z0-9._=+-]', '', text.replace(', ', '_').replace(',', '_'))
+
+
+def load_sweep(path):
+    path = str(path)
+    if not os.path.isfile(path):
+        raise SweepError(f"sweep file '{path}' not found; sweep files live in config/sweeps/")
+    sys.modules.setdefault('sweep', sys.modules[__name__])  # `from sweep import grid` inside the file
+    ns = {'__file__': path, '__name__': '__sweep__'}
+    try:
+        exec(builtins.compile(Path(path).read_text(), path, 'exec'), ns)
+    except SweepError:
+        raise
+    except Exception as e:
+        raise SweepError(f'sweep file {path} failed to run: {type(e).__name__}: {e}')
+    for k, v in ns.items():
+        if k.startswith('_') or isinstance(v, (types.ModuleType, types.FunctionType, type)):
+            continue
+        if k not in SWEEP_KEYS:
+            near = difflib.get_close_matches(k, SWEEP_KEYS, n=2, cutoff=0.6)
+            hint = f"; did you mean {', '.join(near)}?" if near else f"; a sweep file sets {', '.join(SWEEP_KEYS)}"
+            raise SweepError(f"{path}: unknown sweep setting '{k}'{hint} (private helpers start with _)")
+    base = ns.get('base', {})
+    items = base if isinstance(base, list) else [base]
+    files, overrides = [], {}
+    for item in items:
+        if isinstance(item, str):
+            if not os.path.isfile(item):
+                raise SweepError(f"{path}: base config file '{item}' not found")
+            files.append(item)
+        elif isinstance(item, dict):
+            overrides.update(item)
+        else:
+            raise SweepError(f'{path}: base holds config file names and dicts of overrides, not {item!r}')
+    mode = ns.get('mode', 'grid')
+    if mode not in ('grid', 'bisect'):
+        raise SweepError(f"{path}: mode='{mode}' must be 'grid' or 'bisect'")
+    runs_in = ns.get('runs', [] if mode == 'bisect' else None)
+    if not isinstance(runs_in, list) or (mode == 'grid' and not runs_in):
+        raise SweepError(f'{path}: runs must be a non-empty list of override dicts (or grid(...))')
+    runs, names = [], set()
+    for r in runs_in:
+        if not isinstance(r, dict):
+            raise SweepError(f'{path}: each run is a dict of train.py overrides, not {r!r}')
+        runs.append(check_run(r, path, names))
+    seeds = ns.get('seeds', [1337])
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool)
+                                                           for s in seeds):
+        raise SweepError(f'{path}: seeds must be a non-empty list of ints, e.g. seeds = [1337]')
+    for key in RESERVED:
+        if key in overrides:
+            raise SweepError(f'{path}: base sets {key}, which the sweep sets itself (seeds go in `seeds`)')
+    sweep = Sweep(name=ns.get('name') or Path(path).stem, path=path, base_files=files, base=overrides, runs=runs,
+                  seeds=seeds, target_loss=ns.get('target_loss'), jobs=ns.get('jobs', 1), nproc=ns.get('nproc', 1),
+                  mode=mode, bisect=ns.get('bisect', {}))
+    for key in ('jobs', 'nproc'):
+        v = getattr(sweep, key)
+        if not isinstance(v, int) or v < 1:
+            raise SweepError(f'{path}: {key}={v!r} must be a positive int')
+    if sweep.target_loss is not None and not isinstance(sweep.target_loss, (int, float)):
+        raise SweepError(f'{path}: target_loss={sweep.target_loss!r} must be a number (a val loss) or None')
+    if not re.fullmatch(r'[A-Za-z0-9._=+-]+', sweep.name):
+        raise SweepError(f"{path}: name='{sweep.name}' may only use letters, digits and ._=+-")
+    if mode == 'bisect':
+        check_bisect(sweep, names)
+    return sweep
+
+
+def check_run(r, path, names):
+    """(name, family, overrides) of one run dict; names must be unique in the sweep."""
+    overrides = {k: v for k, v in r.items() if k not in RUN_KEYS}
+    for key in RESERVED:
+        if key in overrides:
+            raise SweepError(f'{path}: run {r!r} sets {key}, which the sweep sets itself (seeds go in `seeds`)')
+    name = r.get('name') or run_name(overrides)
+    if not re.fullmatch(r'[A-Za-z0-9._=+-]+', str(name)):
+        raise SweepError(f"{path}: run name '{name}' may only use letters, digits and ._=+-")
+    if name in names:
+        raise SweepError(f"{path}: two runs are named '{name}'; give them distinct name= entries")
+    names.add(name)
+    return name, r.get('family'), overrides
+
+
+BISECT_KEYS = ('key', 'lo', 'hi', 'run', 'low_ref', 'high_ref', 'fraction', 'probes', 'metric', 'integer')
+
+
+def check_bisect(sweep, names):
+    b = sweep.bisect
+    if not isinstance(b, dict):
+        raise SweepError(f'{sweep.path}: bisect must be a dict with {", ".join(BISECT_KEYS)}')
+    unknown = set(b) - set(BISECT_KEYS)
+    if unknown:
+        raise SweepError(f"{sweep.path}: unknown bisect setting(s) {', '.join(sorted(unknown))}; "
+                         f"valid: {', '.join(BISECT_KEYS)}")
+    for k in ('key', 'lo', 'hi', 'low_ref', 'high_ref'):
+        if k not in b:
+            raise SweepError(f"{sweep.path}: bisect needs '{k}' (key, lo, hi: the range searched in log space; "
+                             f"low_ref, high_ref: the two reference runs whose losses set the target)")
+    if not 0 < b['lo'] < b['hi']:
+        raise SweepError(f"{sweep.path}: bisect needs 0 < lo < hi, got lo={b['lo']}, hi={b['hi']}")
+    if not 0 < b.get('fraction', 0.9) < 1:
+        raise SweepError(f"{sweep.path}: bisect fraction={b.get('fraction')} must be in (0, 1)")
+    for ref in ('low_ref', 'high_ref'):
+        b[ref] = check_run(dict(b[ref], name=b[ref].get('name', ref)), sweep.path, names)
+
+
+def bisect_run(sweep, value):
+    b = sweep.bisect
+    value = int(round(value)) if b.get('integer', True) else float(value)
+    overrides = dict(b.get('run', {}), **{b['key']: value})
+    return (f"{b['key']}={value}", None, overrides), value
+
+
+def expand(sweep, runs):
+    """Run objects for (name, family, overrides) entries, one per seed."""
+    out = []
+    for name, family, overrides in runs:
+        merged = dict(sweep.base, **overrides)
+        fam = family or merged.get('linear') or 'dense'
+        out.extend(Run(name, s, overrides, fam) for s in sweep.seeds)
+    return out
+
+
+# -----------------------------------------------------------------------------
+# the plan without training: parameter counts and compute from model.py, on the meta device
+
+def resolve_config(sweep, overrides, seed, defaults):
+    """train.py's config for a run: defaults, then the base config files, then the overrides."""
+    cfg = dict(defaults)
+    for f in sweep.base_files:
+        ns = dict(cfg)
+        exec(builtins.compile(Path(f).read_text(), f, 'exec'), ns)
+        cfg.update({k: v for k, v in ns.items() if k in defaults})
+    cfg.update(sweep.base)
+    cfg.update(overrides)
+    cfg['seed'] = seed
+    unknown = [k for k in list(sweep.base) + list(overrides) if k not in defaults]
+    if unknown:
+        near = difflib.get_close_matches(unknown[0], list(defaults), n=2, cutoff=0.5)
+        raise SweepError(f"unknown train.py key '{unknown[0]}'" + (f"; did you mean {', '.join(near)}?" if near else ''))
+    return cfg
+
+
+def vocab_size_of(cfg):
+    data_dir = Path(cfg['data_dir']) if cfg.get('data_dir') else REPO / 'data' / cfg['dataset']
+    try:
+        return json.loads((data_dir / 'meta.json').read_text())['vocab_size'], True
+    except (OSError, ValueError, KeyError):
+        return 256, False
+
+
+def estimate(cfg):
+    """Parameter counts and FLOPs per token of a resolved config, without training or allocating weights."""
+    import torch
+    from model import GPT, config_from_dict
+    vocab, known = vocab_size_of(cfg)
+    gcfg = config_from_dict(dict(cfg, vocab_size=vocab))
+    try:
+        with torch.device('meta'):
+            model = GPT(gcfg)
+        counts, flops = model.param_counts(), model.flops_per_token()
+        # data_ptr() is 0 for every meta tensor: count each state tensor once by identity instead
+        state = {id(t): t for t in model.state_dict(keep_vars=True).values()}.values()
+        counts['checkpoint_bytes'] = sum(t.numel() * t.element_size() for t in state)
+    except Exception as e:  # a variant that needs real values at build time: build it for real
+        if getattr(e, 'exit_code', None):
+            raise
+        model = GPT(gcfg)
+        counts, flops = model.param_counts(), model.flops_per_token()
+    tokens = cfg['max_iters'] * cfg['batch_size'] * cfg['block_size'] * cfg['gradient_accumulation_steps']
+    return dict(counts, vocab_known=known, tokens=tokens, C_train=flops['C_train'] * tokens,
+                C_actual=flops['C_actual'] * tokens + flops['step'] * cfg['max_iters'])
+
+
+def dry_run(sweep, results):
+    defaults = train_defaults()
+    done = {r['run']: r['status'] for r in read_rows(results / 'results.jsonl')}
+    runs = expand(sweep, sweep.runs)
+    note = ''
+    if sweep.mode == 'bisect':
+        b = sweep.bisect
+        runs = expand(sweep, [b['low_ref'], b['high_ref'], bisect_run(sweep, b['lo'])[0],
+                              bisect_run(sweep, b['hi'])[0]]) + runs
+        note = (f"then bisection of {b['key']} in log space between {b['lo']} and {b['hi']} "
+                f"(at most {b.get('probes', 8)} probes) for the smallest value that closes "
+                f"{b.get('fraction', 0.9):.0%} of the gap between {b['low_ref'][0]} and {b['high_ref'][0]}")
+    print(f'sweep {sweep.name} ({sweep.path}): {len(runs)} runs, mode {sweep.mode}, seeds {sweep.seeds}, '
+          f'results in {results}/')
+    head = f"{'run':<34}{'family':<12}{'trainable':>12}{'non-emb':>12}{'frozen':>12}{'emulated':>12}" \
+           f"{'tokens':>12}{'C_train':>11}{'C_actual':>11}  status"
+    print(head)
+    tot = dict(tokens=0, C_train=0, C_actual=0)
+    vocab_guess = False
+    for run in runs:
+        status = done.get(run.id, 'to run')
+        try:
+            e = estimate(resolve_config(sweep, run.overrides, run.seed, defaults))
+        except Exception as ex:
+            print(f'{run.id:<34}{run.family:<12}  error: {str(ex).splitlines()[0]}')
+            continue
+        vocab_guess |= not e['vocab_known']
+        for k in tot:
+            tot[k] += e[k]
+        print(f"{run.id:<34}{run.family:<12}{e['trainable']:>12,}{e['trainable_nonembedding']:>12,}"
+              f"{e['frozen']:>12,}{e['emulated_nonembedding']:>12,}{e['tokens']:>12,}{e['C_train']:>11.3g}"
+              f"{e['C_actual']:>11.3g}  {status}")
+    print(f"total: {tot['tokens']:,} tokens, C_train {tot['C_train']:.3g}, C_actual {tot['C_actual']:.3g} FLOPs")
+    if note:
+        print(note)
+    if vocab_guess:
+        print('(dataset not prepared here: embedding counts assume a vocabulary of 256)')
+    return 0
+
+
+# -----------------------------------------------------------------------------
+# results.jsonl and a finished run's row
+
+def read_rows(path):
+    try:
+        with open(path) as f:
+            return [json.loads(line) for line in f if line.strip()]
+    except FileNotFoundError:
+        return []
+
+
+def read_jsonl(path):
+    """The complete JSON lines of a file (a line cut short by a kill is skipped)."""
+    out = []
+    try:
+        with open(path) as f:
+            for line in f:
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    pass
+    except FileNotFoundError:
+        pass
+    return out
+
+
+def error_line(stderr_text, returncode):
+    lines = [l.strip() for l in stderr_text.splitlines() if l.strip()]
+    errors = [l for l in lines if l.startswith('error:')]
+    if errors:
+        return errors[-1]
+    if lines:
+        return lines[-1]
+    return f'killed by signal {-returncode}' if returncode < 0 else f'exit code {returncode}'
+
+
+def cumulative_seconds(evals):
+    """Training seconds at each eval, counted from the run's first start. A resumed train.py restarts its clock
+    (`seconds` drops) at the checkpoint's iteration, and the interrupted attempt's eval at that iteration was
+    dropped from the log: the time the old attempt took from its last kept eval to the checkpoint is estimated
+    at its own pace (seconds per iteration; the new attempt's pace if the old one logged a single eval)."""
+    segments = []
+    for r in evals:
+        if not segments or r['seconds'] < segments[-1][-1]['seconds']:
+            segments.append([])
+        segments[-1].append(r)
+
+    def pace(seg):
+        return (seg[-1]['seconds'] - seg[0]['seconds']) / (seg[-1]['iter'] - seg[0]['iter']) if len(seg) > 1 and \
+            seg[-1]['iter'] > seg[0]['iter'] else None
+
+    out, offset = [], 0.0
+    for i, seg in enumerate(segments):
+        if i:
+            last, rate = segments[i - 1][-1], pace(segments[i - 1]) or pace(seg) or 0.0
+            offset += last['seconds'] + rate * max(0, seg[0]['iter'] - last['iter'])
+        out += [r['seconds'] + offset for r in seg]
+    return out
+
+
+def collect(run, out_dir, sweep, attempt):
+    """The results row of a run from its out_dir: config.json, log.jsonl and the sweep's attempt records."""
+    row = dict.fromkeys(ROW_FIELDS)
+    row.update(sweep=sweep.name, name=run.name, run=run.id, family=run.family, seed=run.seed,
+               overrides=run.overrides, config_files=sweep.base_files, bisect_value=run.bisect_value,
+               target_loss=sweep.target_loss, returncode=attempt['returncode'],
+               resumed=attempt['resumed'], peak_mem=attempt['max_rss'], peak_mem_kind='max_rss')
+    try:
+        cfg = json.loads((out_dir / 'config.json').read_text())
+    except (OSError, ValueError):
+        cfg = {}
+    params, fpt = cfg.get('params', {}), cfg.get('flops_per_token', {})
+    for k in ('trainable', 'trainable_embedding', 'trainable_nonembedding', 'frozen', 'emulated_nonembedding',
+              'checkpoint_bytes'):
+        row[k] = params.get(k)
+    evals = [r for r in read_jsonl(out_dir / 'log.jsonl') if 'val_loss' in r]
+    curve = [dict(iter=r['iter'], tokens=r['tokens'], val_loss=r['val_loss'], train_loss=r['train_loss'],
+                  val_bpb=r.get('val_bpb'), C_train=r['C_train'], C_actual=r['C_actual'],
+                  C_frozen_2_3=r.get('C_frozen_2_3'), seconds=s) for r, s in zip(evals, cumulative_seconds(evals))]
+    row['curve'] = curve
+    cuda_peaks = [r['peak_mem'] for r in evals if r.get('peak_mem') is not None]
+    if cuda_peaks:  # CUDA: torch.cuda.max_memory_allocated of rank 0, as train.py logs it
+        row.update(peak_mem=max(cuda_peaks), peak_mem_kind='cuda_max_allocated')
+    if curve:
+        last = curve[-1]
+        best = min(curve, key=lambda r: r['val_loss'])
+        row.update(iters=last['iter'], tokens=last['tokens'], C_train=last['C_train'], C_actual=last['C_actual'],
+                   C_frozen_2_3=last['C_frozen_2_3'], final_val_loss=last['val_loss'],
+                   final_train_loss=last['train_loss'], final_val_bpb=last['val_bpb'],
+                   best_val_loss=best['val_loss'], train_seconds=last['seconds'])
+        bpbs = [r['val_bpb'] for r in curve if r['val_bpb'] is not None]
+        row['best_val_bpb'] = min(bpbs) if bpbs else None
+        if fpt.get('C_frozen_0') is not None:
+            row['C_frozen_0'] = fpt['C_frozen_0'] * last['tokens']
+        if sweep.target_loss is not None:
+            hit = next((r for r in curve if r['val_loss'] <= sweep.target_loss), None)
+            if hit:
+                row.update(iter_to_target=hit['iter'], tokens_to_target=hit['tokens'], time_to_target=hit['seconds'],
+                           C_train_to_target=hit['C_train'], C_actual_to_target=hit['C_actual'])
+    row['wall_time'] = attempt['wall_time']
+    max_iters = cfg.get('config', {}).get('max_iters')
+    complete = bool(curve) and max_iters is not None and curve[-1]['iter'] >= max_iters
+    if attempt['returncode'] == 0 and complete:
+        row['status'] = 'ok'
+    else:
+        row['status'] = 'failed'
+        row['error'] = attempt['error'] if attempt['returncode'] != 0 else \
+            f'train.py stopped at iter {row["iters"]} of {max_iters} without an error (stopped by a signal?)'
+    return row
+
+
+# -----------------------------------------------------------------------------
+# running train.py processes
+
+# exec'd in the child before train.py: ask the kernel for SIGTERM when the sweep dies (even by SIGKILL), so no
+# orphan keeps training into a folder that a re-run resumes; train.py checkpoints on SIGTERM and exits
+_LAUNCH = """import ctypes, os, signal, sys
+try:
+    ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+except Exception:
+    pass
+if os.getppid() != int(sys.argv[1]):
+    sys.exit(143)  # the sweep died before prctl took effect
+os.execv(sys.executable, [sys.executable] + sys.argv[2:])
+"""
+
+
+class Runner:
+    def __init__(self, sweep, results, jobs, retry_failed=False):
+        self.sweep, self.results, self.jobs = sweep, results, jobs
+        self.retry_failed = retry_failed
+        self.rows_path = results / 'results.jsonl'
+        self.lock = threading.Lock()
+        self.children = set()
+        self.stopping = False
+        self.count = 0
+
+    def rows(self):
+        """The latest row of every run id."""
+        return {r['run']: r for r in read_rows(self.rows_path)}
+
+    def write_row(self, row):
+        with self.lock:
+            rows = [r for r in read_rows(self.rows_path) if r['run'] != row['run']]
+            tmp = self.rows_path.with_suffix('.jsonl.tmp')
+            with open(tmp, 'w') as f:
+                for r in rows + [row]:
+                    f.write(json.dumps(r) + '\n')
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.rows_path)
+
+    def command(self, run, out_dir, resume):
+        args = list(self.sweep.base_files)
+        for k, v in dict(self.sweep.base, **run.overrides).items():
+            args.append(f'--{k}={v!r}')
+        args += [f'--seed={run.seed}', f'--out_dir={out_dir}']
+        if resume:
+            args.append('--init_from=resume')
+        if self.sweep.nproc > 1:
+            cmd = ['-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={self.sweep.nproc}',
+                   str(REPO / 'train.py'), *args]
+        else:
+            cmd = [str(REPO / 'train.py'), *args]
+        if sys.platform.startswith('linux'):
+            return [sys.executable, '-c', _LAUNCH, str(os.getpid()), *cmd]
+        return [sys.executable, *cmd]
+
+    def env(self):
+        env = dict(os.environ, PYTHONUNBUFFERED='1')
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1
+        threads = str(max(1, cpus // (self.jobs * self.sweep.nproc)))
+        if 'OMP_NUM_THREADS' not in os.environ or self.jobs > 1:
+            env['OMP_NUM_THREADS'] = threads
+            env['MKL_NUM_THREADS'] = threads
+        return env
+
+    def train(self, run, total):
+        """Train one run to the end (resuming it if it was interrupted); returns its row, or None if the sweep
+        is stopping (the run will resume next time)."""
+        if self.stopping:
+            return None
+        out_dir = self.results / run.id
+        out_dir.mkdir(parents=True, exist_ok=True)
+        resume = (out_dir / 'ckpt.pt').exists()
+        with self.lock:
+            self.count += 1
+            k = self.count
+        print(f'[{k}/{total}] {"resume" if resume else "start"} {run.id}   (log: {out_dir}/stdout.log)', flush=True)
+        # every attempt is recorded in sweep_attempts.json: a killed attempt is timed by the folder's last write
+        attempts_path = out_dir / 'sweep_attempts.json'
+        attempts = json.loads(attempts_path.read_text()) if attempts_path.exists() else []
+        for a in attempts:
+            if a.get('end') is None:
+                a['end'] = max((p.stat().st_mtime for p in out_dir.iterdir()), default=a['start'])
+        attempts.append(dict(start=time.time(), end=None, resume=resume))
+        attempts_path.write_text(json.dumps(attempts))
+        stderr_path = out_dir / 'stderr.log'
+        err_offset = stderr_path.stat().st_size if stderr_path.exists() else 0
+        with open(out_dir / 'stdout.log', 'a') as so, open(stderr_path, 'a') as se:
+            proc = subprocess.Popen(self.command(run, out_dir, resume), cwd=REPO, stdout=so, stderr=se,
+                                    env=self.env())
+            with self.lock:
+                self.children.add(proc)
+            if self.stopping:  # a stop arrived while it was starting
+                proc.send_signal(signal.SIGTERM)
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = returncode = os.waitstatus_to_exitcode(status)
+            with self.lock:
+                self.children.discard(proc)
+        attempts[-1]['end'] = time.time()
+        attempts[-1]['returncode'] = returncode
+        attempts_path.write_text(json.dumps(attempts))
+        with open(stderr_path) as f:
+            f.seek(err_offset)
+            err = f.read()
+        if self.stopping and (returncode == 0 or returncode < 0 or returncode == 143):
+            print(f'[{k}/{total}] stopped {run.id}: it resumes when the sweep is run again', flush=True)
+            return None
+        maxrss = usage.ru_maxrss * (1 if sys.platform == 'darwin' else 1024)
+        attempt = dict(returncode=returncode, error=error_line(err, returncode) if returncode else None,
+                       resumed=any(a['resume'] for a in attempts), max_rss=maxrss,
+                       wall_time=sum(a['end'] - a['start'] for a in attempts))
+        row = collect(run, out_dir, self.sweep, attempt)
+        self.write_row(row)
+        if row['status'] == 'ok':
+            bpb = f", val bpb {row['final_val_bpb']:.4f}" if row['final_val_bpb'] is not None else ''
+            print(f"[{k}/{total}] done {run.id}: val loss {row['final_val_loss']:.4f}{bpb}, "
+                  f"{row['trainable']:,} trainable ({row['trainable_nonembedding']:,} non-embedding), "
+                  f"{row['wall_time']:.0f} s", flush=True)
+        else:
+            print(f"[{k}/{total}] FAILED {run.id}: {row['error']}", flush=True)
+        return row
+
+    def run_all(self, runs):
+        """Train every run that has no row yet (or a failed one, with retry_failed). Returns {run id: row}
+        for all of them, finished before or now; stops early (self.stopping) on a signal."""
+        done = self.rows()
+        todo = [r for r in runs if r.id not in done or (self.retry_failed and done[r.id]['status'] != 'ok')]
+        skipped = len(runs) - len(todo)
+        if skipped:
+            print(f'{skipped} of {len(runs)} runs already have a row in {self.rows_path}: skipped', flush=True)
+        self.count = 0
+        if todo:
+            with concurrent.futures.ThreadPoolExecutor(max_workers=self.jobs) as pool:
+                futures = [pool.submit(self.train, r, len(todo)) for r in todo]
+                for fut in futures:
+                    fut.result()
+        rows = self.rows()
+        return {r.id: rows.get(r.id) for r in runs}
+
+    def stop(self, signum, frame):
+        if not self.stopping:
+            print(f'\nsweep: {signal.Signals(signum).name}: stopping the running train.py at their next step '
+                  f'(with a checkpoint); run the same command again to resume', file=sys.stderr, flush=True)
+        self.stopping = True
+        with self.lock:
+            for p in self.children:
+                try:
+                    p.send_signal(signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+
+
+def mean_metric(rows, metric):
+    vals = [r[metric] for r in rows if r and r['status'] == 'ok' and r.get(metric) is not None]
+    return sum(vals) / len(vals) if vals and len(vals) == len(rows) else None
+
+
+def run_bisect(sweep, runner):
+    """The smallest value of bisect['key'] in [lo, hi] whose run closes `fraction` of the gap between the two
+    reference runs: target = L_low - fraction (L_low - L_high), metric averaged over seeds. Assumes the metric
+    falls as the value grows. lo and hi are run first (with the references); then the geometric midpoint of
+    the bracket (lo fails the target, hi meets it) is probed, at most `probes` times or until the bracket
+    holds no integer between. Every probe is an ordinary run with its row, so a re-run replays the finished
+    probes from results.jsonl and goes on. Writes results/<sweep>/bisect.json."""
+    b = sweep.bisect
+    metric, fraction = b.get('metric', 'best_val_loss'), b.get('fraction', 0.9)
+    integer = b.get('integer', True)
+
+    def loss_of(entry_runs):
+        rows = runner.run_all(entry_runs)
+        if runner.stopping:
+            return 'stopped'
+        return mean_metric([rows[r.id] for r in entry_runs], metric)
+
+    lo_entry, lo = bisect_run(sweep, b['lo'])
+    hi_entry, hi = bisect_run(sweep, b['hi'])
+    refs = {e[0]: expand(sweep, [e]) for e in (b['low_ref'], b['high_ref'])}
+    ends = {}
+    for value, entry in ((lo, lo_entry), (hi, hi_entry)):
+        ends[value] = expand(sweep, [entry])
+        for r in ends[value]:
+            r.bisect_value = value
+    everything = [r for rs in list(refs.values()) + list(ends.values()) for r in rs]
+    runner.run_all(everything)
+    if runner.stopping:
+        return None
+    losses = {name: loss_of(rs) for name, rs in refs.items()}
+    result = dict(key=b['key'], metric=metric, fraction=fraction, low_ref=b['low_ref'][0],
+                  high_ref=b['high_ref'][0], low_ref_loss=losses[b['low_ref'][0]],
+                  high_ref_loss=losses[b['high_ref'][0]], probes=[], answer=None, reached=False)
+    if None in losses.values():
+        result['error'] = 'a reference run failed: no target'
+        return finish_bisect(sweep, runner, result)
+    target = result['low_ref_loss'] - fraction * (result['low_ref_loss'] - result['high_ref_loss'])
+    result['target'] = target
+    probes = []
+    for value in (lo, hi):
+        probes.append((value, loss_of(ends[value])))
+    result['probes'] = probes
+    if any(l is None for _, l in probes):
+        result['error'] = 'an end of the range failed'
+        return finish_bisect(sweep, runner, result)
+    if probes[0][1] <= target:
+        result.update(answer=lo, reached=True, note='lo already meets the target')
+        return finish_bisect(sweep, runner, result)
+    if probes[1][1] > target:
+        result.update(note=f'hi={hi} does not meet the target: widen the range')
+        return finish_bisect(sweep, runner, result)
+    for _ in range(b.get('probes', 8)):
+        mid = math.sqrt(lo * hi)
+        mid = int(round(mid)) if integer else mid
+        if integer and not lo < mid < hi or not integer and hi / lo < 1.01:
+            break
+        entry, value = bisect_run(sweep, mid)
+        rs = expand(sweep, [entry])
+        for r in rs:
+            r.bisect_value = value
+        loss = loss_of(rs)
+        if loss == 'stopped':
+            return None
+        probes.append((value, loss))
+        if loss is None:
+            result['error'] = f"the probe {b['key']}={value} failed"
+            break
+        if loss <= target:
+            hi = value
+        else:
+            lo = value
+        result['probes'] = probes
+    if 'error' not in result:
+        result.update(answer=hi, reached=True, bracket=[lo, hi])
+    return finish_bisect(sweep, runner, result)
+
+
+def finish_bisect(sweep, runner, result):
+    (runner.results / 'bisect.json').write_text(json.dumps(result, indent=2))
+    if result.get('reached'):
+        print(f"bisect: smallest {result['key']} meeting {result['metric']} <= {result['target']:.4f} "
+              f"({result['fraction']:.0%} of the gap {result['low_ref']} {result['low_ref_loss']:.4f} -> "
+              f"{result['high_ref']} {result['high_ref_loss']:.4f}): {result['answer']}", flush=True)
+    else:
+        print(f"bisect: no answer: {result.get('error') or result.get('note')}", flush=True)
+    return result
+
+
+# -----------------------------------------------------------------------------
+
+def main(argv):
+    import argparse
+    p = argparse.ArgumentParser(description='Run a sweep of train.py configs (see the docstring of sweep.py).')
+    p.add_argument('sweep_file')
+    p.add_argument('--jobs', type=int, default=None, help="train.py processes at a time (default: the file's jobs)")
+    p.add_argument('--dry-run', action='store_true', help='list the runs, parameter counts and C_train; train nothing')
+    p.add_argument('--retry-failed', action='store_true', help='train again the runs whose row says failed')
+    p.add_argument('--results', default=str(RESULTS), help='parent folder of results/<sweep>/ (default: results)')
+    args = p.parse_args(argv)
+    sweep = load_sweep(args.sweep_file)
+    jobs = args.jobs or sweep.jobs
+    if jobs < 1:
+        raise SweepError(f'--jobs={jobs} must be at least 1')
+    results = Path(args.results) / sweep.name
+    if args.dry_run:
+        return dry_run(sweep, results)
+    results.mkdir(parents=True, exist_ok=True)
+    lock = open(results / '.lock', 'w')
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        raise SweepError(f'another sweep.py is running {results}/ (its .lock is held); wait for it or stop it')
+    runner = Runner(sweep, results, jobs, retry_failed=args.retry_failed)
+    signal.signal(signal.SIGINT, runner.stop)
+    signal.signal(signal.SIGTERM, runner.stop)
+    t0 = time.time()
+    if sweep.mode == 'bisect':
+        run_bisect(sweep, runner)
+    else:
+        runner.run_all(expand(sweep, sweep.runs))
+    if runner.stopping:
+        return 130
+    rows = runner.rows()
+    failed = [r for r in rows.values() if r['status'] != 'ok']
+    print(f'sweep {sweep.name}: {len(rows)} rows in {runner.rows_path} ({len(failed)} failed), '
+          f'{time.time() - t0:.0f} s this time. Next: python report.py {results}', flush=True)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.path.insert(0, str(REPO))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except Exception as e:
+        if getattr(e, 'exit_code', None) is None:
+            raise
+        print(f'error: {e}', file=sys.stderr)
+        sys.exit(e.exit_code)
