@@ -10,6 +10,7 @@ Every run writes out_dir/{ckpt.pt, best.pt, config.json, log.jsonl}. Kill it at 
 GradScaler, data sampler, RNGs of every rank), so on CPU in fp32 a resumed run repeats the uninterrupted one
 bit for bit. SIGTERM / SIGINT save a checkpoint at the next step boundary and exit.
 """
+import importlib
 import json
 import math
 import os
@@ -133,10 +134,9 @@ data_dir = Path(data_dir) if data_dir else DATA_ROOT / dataset
 if not data_dir.is_dir():
     raise ConfigError(f"dataset '{dataset}' has no folder {data_dir}; datasets: "
                       f"{', '.join(sorted(p.name for p in DATA_ROOT.iterdir() if (p / 'prepare.py').exists()))}")
-if dataset == 'pystdlib_char' and not (data_dir / 'meta.json').exists():
-    if master:  # the embedded default corpus is prepared on first use (offline, seconds)
-        from data.pystdlib_char.prepare import prepare
-        prepare()
+if dataset in ('pystdlib_char', 'pystdlib_bpe') and data_dir == DATA_ROOT / dataset and not (data_dir / 'meta.json').exists():
+    if master:  # the embedded corpora are prepared on first use (offline, seconds)
+        importlib.import_module(f'data.{dataset}.prepare').prepare()
     if ddp:
         dist.barrier()
 meta = load_meta(data_dir)
