@@ -1,0 +1,419 @@
+"""
+Figures and a Markdown summary from sweep results: scaling-law fits, the parameter/loss Pareto frontier, time
+to target and memory.
+
+    python report.py results/elephant_cpu                       # writes results/elephant_cpu/{report.md, *.png}
+    python report.py results/lighton_cpu results/sharing_cpu --out results/combined
+
+Rows come from each folder's results.jsonl (sweep.py; the latest row of each run). Runs are grouped by name
+over seeds (mean ± sample std wherever there are several) and by family (a run's `family`, by default its
+`linear`). Per family, loss against compute is fitted with
+
+    L = a C^-b            least squares of log L on log C; std errors from the fit covariance
+    L = L_inf + a C^-b    L_inf by a grid search (then a finer one) below the smallest loss, a and b by the log
+                          fit of L - L_inf at each L_inf; b's std error is the one at the best L_inf (it does not
+                          include L_inf's own uncertainty, so it is an underestimate)
+
+on the final point of each run (mean over seeds) when the family has at least three runs of different compute,
+else on its runs' eval curves (evals past the first 10% of tokens; neighbouring points of one curve are not
+independent, so those errors are optimistic). Figures: loss_vs_C_train.png, loss_vs_C_actual.png,
+loss_vs_params.png (with the Pareto frontier), curves.png, time_memory.png.
+"""
+import argparse
+import json
+import math
+import os
+import sys
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+
+FIGURES = ('loss_vs_C_train.png', 'loss_vs_C_actual.png', 'loss_vs_params.png', 'curves.png', 'time_memory.png')
+
+
+class ReportError(ValueError):
+    exit_code = 2
+
+
+# -----------------------------------------------------------------------------
+# fits
+
+def fit_power_law(C, L):
+    """L = a C^-b by linear least squares in log space. Returns a, b, their std errors, n and the rms of
+    the log residuals; std errors are nan with fewer than three points."""
+    C, L = np.asarray(C, dtype=float), np.asarray(L, dtype=float)
+    if len(C) < 2 or np.any(C <= 0) or np.any(L <= 0) or np.ptp(np.log(C)) == 0:
+        return None
+    X = np.stack([np.ones_like(C), -np.log(C)], axis=1)
+    y = np.log(L)
+    coef, *_ = np.linalg.lstsq(X, y, rcond=None)
+    resid = y - X @ coef
+    n = len(C)
+    if n > 2:
+        cov = resid @ resid / (n - 2) * np.linalg.inv(X.T @ X)
+        se_loga, se_b = np.sqrt(np.diag(cov))
+    else:
+        se_loga = se_b = float('nan')
+    a = math.exp(coef[0])
+    return dict(form='power', a=a, se_a=a * se_loga, b=float(coef[1]), se_b=float(se_b), L_inf=0.0, n=n,
+                rms=float(np.sqrt(np.mean(resid ** 2))))
+
+
+def _fit_at(C, L, L_inf):
+    fit = fit_power_law(C, L - L_inf)
+    if fit is None:
+        return None, float('inf')
+    pred = np.log(L_inf + fit['a'] * C ** -fit['b'])
+    return fit, float(np.sum((np.log(L) - pred) ** 2))
+
+
+def fit_power_law_offset(C, L, grid=200):
+    """L = L_inf + a C^-b without scipy: for each L_inf on a grid in [0, min L), fit log(L - L_inf) linearly
+    and score the residuals of log L; then a finer grid around the best cell. Needs four points or more."""
+    C, L = np.asarray(C, dtype=float), np.asarray(L, dtype=float)
+    if len(C) < 4 or np.any(C <= 0) or np.any(L <= 0) or np.ptp(np.log(C)) == 0:
+        return None
+    top = L.min() * (1 - 1e-6)
+    candidates = np.linspace(0.0, top, grid)
+    for _ in range(3):
+        scored = [(_fit_at(C, L, x)[1], x) for x in candidates]
+        best_rss, best = min(scored)
+        step = candidates[1] - candidates[0]
+        candidates = np.linspace(max(0.0, best - step), min(top, best + step), 41)
+    fit, rss = _fit_at(C, L, best)
+    if fit is None or fit['b'] <= 0:
+        return None
+    fit.update(form='offset', L_inf=float(best), rms=math.sqrt(rss / len(C)))
+    return fit
+
+
+def pareto(points):
+    """The points no other point beats on both axes (fewer or equal parameters and lower loss), by parameters."""
+    front, best = [], float('inf')
+    for p in sorted(points, key=lambda p: (p['x'], p['y'])):
+        if p['y'] < best:
+            front.append(p)
+            best = p['y']
+    return front
+
+
+# -----------------------------------------------------------------------------
+# rows
+
+def load_rows(dirs):
+    rows = []
+    for d in dirs:
+        path = Path(d) / 'results.jsonl'
+        if not path.exists():
+            raise ReportError(f'{path} not found: run python sweep.py config/sweeps/<name>.py first')
+        latest = OrderedDict()
+        with open(path) as f:
+            for line in f:
+                if line.strip():
+                    r = json.loads(line)
+                    latest[r['run']] = r
+        rows += latest.values()
+    if not rows:
+        raise ReportError(f"no rows in {', '.join(str(Path(d) / 'results.jsonl') for d in dirs)}")
+    return rows
+
+
+def mean_std(values):
+    vals = [v for v in values if v is not None]
+    if not vals:
+        return None, None, 0
+    m = sum(vals) / len(vals)
+    s = math.sqrt(sum((v - m) ** 2 for v in vals) / (len(vals) - 1)) if len(vals) > 1 else None
+    return m, s, len(vals)
+
+
+def aggregate(rows, metric):
+    """One entry per (sweep, run name): the ok seeds' mean and std of each number; failed seeds listed."""
+    groups = OrderedDict()
+    for r in rows:
+        groups.setdefault((r['sweep'], r['name']), []).append(r)
+    out = []
+    for (sweep, name), rs in groups.items():
+        ok = [r for r in rs if r['status'] == 'ok']
+        g = dict(sweep=sweep, name=name, family=rs[0]['family'], seeds=[r['seed'] for r in ok],
+                 failed=[r for r in rs if r['status'] != 'ok'], rows=ok, bisect_value=rs[0].get('bisect_value'))
+        for k in ('trainable', 'trainable_embedding', 'trainable_nonembedding', 'frozen', 'emulated_nonembedding',
+                  'checkpoint_bytes', 'tokens', 'C_train', 'C_actual', 'C_frozen_2_3', 'final_val_loss',
+                  'best_val_loss', 'final_val_bpb', 'best_val_bpb', 'wall_time', 'peak_mem', 'time_to_target',
+                  'C_train_to_target', 'C_actual_to_target'):
+            g[k], g[k + '_std'], g[k + '_n'] = mean_std([r.get(k) for r in ok])
+        g['loss'], g['loss_std'] = g[metric], g[metric + '_std']
+        g['target_loss'] = rs[0].get('target_loss')
+        g['peak_mem_kind'] = ok[0]['peak_mem_kind'] if ok else None
+        out.append(g)
+    return out
+
+
+def family_fits(groups, xkey, metric):
+    """{family: (source, points (x, y), power fit, offset fit)} for loss against xkey (C_train or C_actual)."""
+    fams = OrderedDict()
+    for g in groups:
+        if g['rows']:
+            fams.setdefault(g['family'], []).append(g)
+    out = OrderedDict()
+    for fam, gs in fams.items():
+        finals = [(g[xkey], g['loss']) for g in gs if g[xkey] and g['loss'] is not None and g[xkey] > 0]
+        if len({round(math.log(x), 6) for x, _ in finals}) >= 3:
+            source, pts = 'final points', finals
+        else:
+            source, pts = 'eval curves', []
+            for g in gs:
+                for r in g['rows']:
+                    total = r['tokens'] or 0
+                    pts += [(p[xkey], p['val_loss']) for p in r['curve']
+                            if p.get(xkey) and p[xkey] > 0 and p['tokens'] > 0.1 * total]
+        if len(pts) < 2:
+            continue
+        C, L = np.array([p[0] for p in pts]), np.array([p[1] for p in pts])
+        out[fam] = (source, pts, fit_power_law(C, L), fit_power_law_offset(C, L))
+    return out
+
+
+# -----------------------------------------------------------------------------
+# figures
+
+def _plt():
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def colors_for(groups):
+    fams = list(OrderedDict.fromkeys(g['family'] for g in groups))
+    cmap = _plt().get_cmap('tab10')
+    return {f: cmap(i % 10) for i, f in enumerate(fams)}
+
+
+def plot_loss_vs_compute(groups, fits, xkey, color, metric, path):
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    for g in groups:
+        for r in g['rows']:
+            xs = [p[xkey] for p in r['curve'] if p.get(xkey) and p[xkey] > 0]
+            ys = [p['val_loss'] for p in r['curve'] if p.get(xkey) and p[xkey] > 0]
+            ax.plot(xs, ys, '-', color=color[g['family']], alpha=0.25, lw=1)
+        if g[xkey] and g[xkey] > 0 and g['loss'] is not None:
+            ax.errorbar(g[xkey], g['loss'], yerr=g['loss_std'], fmt='o', color=color[g['family']], ms=5, capsize=3)
+    for fam, (source, pts, fit, off) in fits.items():
+        xs = np.geomspace(min(p[0] for p in pts), max(p[0] for p in pts), 50)
+        if fit:
+            ax.plot(xs, fit['a'] * xs ** -fit['b'], '--', color=color[fam], lw=1.5,
+                    label=f"{fam}: b={fit['b']:.3f}±{fit['se_b']:.3f} ({source})")
+        else:
+            ax.plot([], [], 'o', color=color[fam], label=fam)
+    skipped = [g['name'] for g in groups if g['rows'] and not (g[xkey] and g[xkey] > 0)]
+    ax.set_xscale('log')
+    ax.set_yscale('log')
+    ax.set_xlabel(f'{xkey} (FLOPs)')
+    ax.set_ylabel(f'{metric} (nats/token)')
+    title = f'loss vs {xkey}; dashed: L = a·C^-b per family; points: {metric} per run (mean ± std)'
+    if skipped:
+        title += f"\n(not on a log axis, {xkey}=0: {', '.join(skipped)})"
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, loc='best')
+    ax.grid(True, which='both', alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_loss_vs_params(groups, front, color, metric, path):
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    seen = set()
+    for g in groups:
+        if g['loss'] is None:
+            continue
+        fam = g['family']
+        ax.errorbar(g['trainable_nonembedding'], g['loss'], yerr=g['loss_std'], fmt='o', color=color[fam],
+                    ms=5, capsize=3, label=None if fam in seen else fam)
+        seen.add(fam)
+        ax.annotate(g['name'], (g['trainable_nonembedding'], g['loss']), fontsize=6, xytext=(3, 3),
+                    textcoords='offset points')
+    if front:
+        ax.step([p['x'] for p in front], [p['y'] for p in front], where='post', color='k', lw=1, alpha=0.6,
+                label='Pareto frontier')
+    ax.set_xscale('symlog', linthresh=1)
+    ax.set_xlabel('trainable non-embedding parameters (symlog)')
+    ax.set_ylabel(f'{metric} (nats/token)')
+    ax.set_title('loss vs trainable parameters (mean ± std over seeds)', fontsize=9)
+    ax.legend(fontsize=7)
+    ax.grid(True, which='both', alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_curves(groups, color, path):
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    for g in groups:
+        for i, r in enumerate(g['rows']):
+            pts = [p for p in r['curve'] if p['tokens'] > 0]
+            ax.plot([p['tokens'] for p in pts], [p['val_loss'] for p in pts], '-', color=color[g['family']],
+                    alpha=0.8, lw=1, label=g['name'] if i == 0 else None)
+    ax.set_xscale('log')
+    ax.set_xlabel('tokens')
+    ax.set_ylabel('val loss (nats/token)')
+    ax.set_title('validation loss curves (every seed)', fontsize=9)
+    ax.legend(fontsize=6, ncol=2)
+    ax.grid(True, which='both', alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_time_memory(groups, color, path):
+    plt = _plt()
+    gs = [g for g in groups if g['rows']]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 0.35 * len(gs) + 1.5))
+    y = np.arange(len(gs))
+    target = next((g['target_loss'] for g in gs if g['target_loss'] is not None), None)
+    a1.barh(y, [g['wall_time'] or 0 for g in gs], xerr=[g['wall_time_std'] or 0 for g in gs],
+            color='lightgray', label='wall time')
+    a1.barh(y, [g['time_to_target'] or 0 for g in gs], xerr=[g['time_to_target_std'] or 0 for g in gs],
+            color=[color[g['family']] for g in gs], label=f'time to val loss ≤ {target}' if target else None)
+    for i, g in enumerate(gs):
+        if target is not None and g['time_to_target'] is None:
+            a1.text(0, i, ' target not reached', va='center', fontsize=6)
+    a1.set_yticks(y, [g['name'] for g in gs], fontsize=6)
+    a1.set_xlabel('seconds')
+    a1.legend(fontsize=6)
+    kind = next((g['peak_mem_kind'] for g in gs if g['peak_mem_kind']), 'max_rss')
+    a2.barh(y, [(g['peak_mem'] or 0) / 2 ** 20 for g in gs], xerr=[(g['peak_mem_std'] or 0) / 2 ** 20 for g in gs],
+            color=[color[g['family']] for g in gs])
+    a2.set_yticks(y, [''] * len(gs))
+    a2.set_xlabel(f'peak memory (MiB, {kind})')
+    for a in (a1, a2):
+        a.invert_yaxis()
+        a.grid(True, axis='x', alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+# -----------------------------------------------------------------------------
+# markdown
+
+def pm(m, s, fmt='{:.4f}'):
+    if m is None:
+        return '-'
+    return fmt.format(m) + (f' ± {fmt.format(s)}' if s is not None else '')
+
+
+def num(x):
+    if x is None:
+        return '-'
+    return f'{x:.3g}' if abs(x) >= 1e7 or (isinstance(x, float) and not float(x).is_integer()) else f'{int(x):,}'
+
+
+def markdown(dirs, rows, groups, fits, front, metric, bisects):
+    ok = sum(r['status'] == 'ok' for r in rows)
+    lines = [f"# Sweep report: {', '.join(Path(d).name for d in dirs)}", '',
+             f'{len(rows)} runs ({ok} ok, {len(rows) - ok} failed) from '
+             f"{', '.join('`' + str(Path(d) / 'results.jsonl') + '`' for d in dirs)}. Loss = `{metric}` in nats/token; "
+             f'mean ± sample std over seeds where a run has several (n = seeds). '
+             f'C_train = 6·N_trainable_nonembedding·tokens; C_actual = structural FLOPs (model.py).', '']
+    lines += ['## Runs', '',
+              '| run | family | n | trainable non-emb | trainable total | frozen | emulated | tokens | C_train | '
+              'C_actual | loss | val bpb | time to target (s) | wall (s) | peak mem (MiB) |',
+              '|' + '---|' * 15]
+    for g in groups:
+        if not g['rows']:
+            continue
+        lines.append(
+            f"| {g['name']} | {g['family']} | {len(g['rows'])} | {num(g['trainable_nonembedding'])} | "
+            f"{num(g['trainable'])} | {num(g['frozen'])} | {num(g['emulated_nonembedding'])} | {num(g['tokens'])} | "
+            f"{num(g['C_train'])} | {num(g['C_actual'])} | {pm(g['loss'], g['loss_std'])} | "
+            f"{pm(g['final_val_bpb'], g['final_val_bpb_std'])} | "
+            f"{pm(g['time_to_target'], g['time_to_target_std'], '{:.0f}') if g['target_loss'] is not None else 'no target'}"
+            f"{'' if g['time_to_target'] is not None or g['target_loss'] is None else ' (not reached)'} | "
+            f"{pm(g['wall_time'], g['wall_time_std'], '{:.0f}')} | "
+            f"{pm(g['peak_mem'] and g['peak_mem'] / 2 ** 20, g['peak_mem_std'] and g['peak_mem_std'] / 2 ** 20, '{:.0f}')} |")
+    target = next((g['target_loss'] for g in groups if g['target_loss'] is not None), None)
+    if target is not None:
+        lines += ['', f'Target: val loss ≤ {target} (first eval that reaches it; time counts training seconds).']
+    failed = [r for r in rows if r['status'] != 'ok']
+    if failed:
+        lines += ['', '## Failed runs', '', '| run | error |', '|---|---|']
+        lines += [f"| {r['run']} | `{(r['error'] or '').replace('|', '/')}` |" for r in failed]
+    lines += ['', '## Power-law fits of loss against compute, per family', '',
+              'L = a·C^-b (least squares in log space; ± = std error from the fit covariance) and '
+              'L = L_inf + a·C^-b (L_inf by grid search; b\'s error is conditional on L_inf). Fewer than four '
+              'points: no offset fit.', '',
+              '| family | C | fitted on | points | b | a | rms log resid | b (offset form) | L_inf |',
+              '|---|---|---|---|---|---|---|---|---|']
+    for xkey, fs in fits.items():
+        for fam, (source, pts, fit, off) in fs.items():
+            lines.append(f"| {fam} | {xkey} | {source} | {len(pts)} | "
+                         f"{pm(fit and fit['b'], fit and fit['se_b'])} | {num(fit and fit['a'])} | "
+                         f"{'-' if not fit else format(fit['rms'], '.4f')} | "
+                         f"{pm(off and off['b'], off and off['se_b'])} | {'-' if not off else format(off['L_inf'], '.4f')} |")
+    lines += ['', '## Pareto frontier: trainable non-embedding parameters vs loss', '',
+              'Runs that no other run beats with as few or fewer trainable non-embedding parameters.', '',
+              '| trainable non-emb | loss | run | family |', '|---|---|---|---|']
+    lines += [f"| {num(p['x'])} | {p['y']:.4f} | {p['name']} | {p['family']} |" for p in front]
+    for d, b in bisects:
+        lines += ['', f'## Bisection ({Path(d).name})', '']
+        if b.get('reached'):
+            lines.append(f"Smallest `{b['key']}` with {b['metric']} ≤ {b['target']:.4f} ({b['fraction']:.0%} of the "
+                         f"gap from {b['low_ref']} {b['low_ref_loss']:.4f} to {b['high_ref']} "
+                         f"{b['high_ref_loss']:.4f}): **{b['answer']}** (bracket {b.get('bracket')}).")
+        else:
+            lines.append(f"No answer: {b.get('error') or b.get('note')}.")
+        lines += ['', f"| {b['key']} | {b['metric']} |", '|---|---|']
+        lines += [f'| {v} | {"-" if l is None else format(l, ".4f")} |' for v, l in b.get('probes', [])]
+    lines += ['', '## Figures', ''] + [f'![{f[:-4]}]({f})' for f in FIGURES]
+    return '\n'.join(lines) + '\n'
+
+
+def main(argv):
+    p = argparse.ArgumentParser(description='Scaling-law fits and figures from sweep results.')
+    p.add_argument('dirs', nargs='+', help='results/<sweep> folders')
+    p.add_argument('--out', default=None, help='folder for report.md and the PNGs (default: the first folder)')
+    p.add_argument('--metric', default='final_val_loss', choices=['final_val_loss', 'best_val_loss'])
+    args = p.parse_args(argv)
+    for d in args.dirs:
+        if not Path(d).is_dir():
+            raise ReportError(f"'{d}' is not a folder; give results/<sweep> folders written by sweep.py")
+    out = Path(args.out or args.dirs[0])
+    out.mkdir(parents=True, exist_ok=True)
+    rows = load_rows(args.dirs)
+    groups = aggregate(rows, args.metric)
+    color = colors_for(groups)
+    fits = {x: family_fits(groups, x, args.metric) for x in ('C_train', 'C_actual')}
+    points = [dict(x=g['trainable_nonembedding'], y=g['loss'], name=g['name'], family=g['family'])
+              for g in groups if g['loss'] is not None and g['trainable_nonembedding'] is not None]
+    front = pareto(points)
+    plot_loss_vs_compute(groups, fits['C_train'], 'C_train', color, args.metric, out / FIGURES[0])
+    plot_loss_vs_compute(groups, fits['C_actual'], 'C_actual', color, args.metric, out / FIGURES[1])
+    plot_loss_vs_params(groups, front, color, args.metric, out / FIGURES[2])
+    plot_curves(groups, color, out / FIGURES[3])
+    plot_time_memory(groups, color, out / FIGURES[4])
+    bisects = [(d, json.loads((Path(d) / 'bisect.json').read_text())) for d in args.dirs
+               if (Path(d) / 'bisect.json').exists()]
+    (out / 'report.md').write_text(markdown(args.dirs, rows, groups, fits, front, args.metric, bisects))
+    print(f"wrote {out / 'report.md'} and {', '.join(FIGURES)} in {out}/")
+    for xkey, fs in fits.items():
+        for fam, (source, pts, fit, off) in fs.items():
+            if fit:
+                print(f"  {fam:<16} L = {fit['a']:.3g} {xkey}^-({fit['b']:.4f} ± {fit['se_b']:.4f})  [{source}, "
+                      f"{len(pts)} points]")
+    return 0
+
+
+if __name__ == '__main__':
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except Exception as e:
+        if getattr(e, 'exit_code', None) is None:
+            raise
+        print(f'error: {e}', file=sys.stderr)
+        sys.exit(e.exit_code)

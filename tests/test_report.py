@@ -1,0 +1,112 @@
+"""report.py: power-law fits recover known exponents; figures and report.md are written from results.jsonl."""
+import json
+import math
+import re
+
+import numpy as np
+import pytest
+
+from conftest import run
+
+import report
+import sweep
+
+
+def synthetic_row(name, family, seed, C, loss, params, tokens=1_000_000, target=None):
+    """A results.jsonl row as sweep.py writes it, for a run of compute C ending at `loss`."""
+    row = dict.fromkeys(sweep.ROW_FIELDS)
+    curve = [dict(iter=i * 100, tokens=tokens * i // 4, val_loss=loss * (1 + 0.5 * (4 - i) / 4), train_loss=loss,
+                  val_bpb=loss / math.log(2), C_train=C * i / 4, C_actual=2 * C * i / 4, C_frozen_2_3=C * i / 4,
+                  seconds=10.0 * i) for i in range(5)]
+    hit = next((p for p in curve if target is not None and p['val_loss'] <= target), None)
+    row.update(sweep='synth', name=name, run=f'{name}-s{seed}', family=family, seed=seed, overrides={},
+               config_files=[], status='ok', returncode=0, resumed=False, trainable=params + 1000,
+               trainable_embedding=1000, trainable_nonembedding=params, frozen=0, emulated_nonembedding=params,
+               checkpoint_bytes=4 * (params + 1000), iters=400, tokens=tokens, C_train=C, C_actual=2 * C,
+               C_frozen_2_3=C, C_frozen_0=C, final_val_loss=loss, best_val_loss=loss, final_train_loss=loss,
+               final_val_bpb=loss / math.log(2), best_val_bpb=loss / math.log(2), wall_time=40.0 + seed,
+               train_seconds=40.0, peak_mem=(300 + seed) * 2 ** 20, peak_mem_kind='max_rss', target_loss=target,
+               iter_to_target=hit and hit['iter'], tokens_to_target=hit and hit['tokens'],
+               time_to_target=hit and hit['seconds'], C_train_to_target=hit and hit['C_train'],
+               C_actual_to_target=hit and hit['C_actual'], curve=curve)
+    return row
+
+
+def write_results(folder, rows):
+    folder.mkdir(parents=True)
+    with open(folder / 'results.jsonl', 'w') as f:
+        for r in rows:
+            f.write(json.dumps(r) + '\n')
+
+
+def test_a_noisy_synthetic_power_law_is_recovered_within_two_percent_and_the_report_is_written(tmp_path):
+    rng = np.random.default_rng(0)
+    a, b = 12.0, 0.076
+    rows = []
+    for i, C in enumerate(np.geomspace(1e12, 1e18, 8)):       # six decades of compute, 8 sizes x 3 seeds
+        for seed in (1, 2, 3):
+            loss = a * C ** -b * math.exp(rng.normal(0, 0.01))  # 1% multiplicative noise
+            rows.append(synthetic_row(f'size{i}', 'dense', seed, float(C), loss, params=10 ** (3 + i), target=3.0))
+    rows.append(dict(synthetic_row('broken', 'dense', 1, 1e12, 5.0, 10), status='failed',
+                     error='error: n_embd=33 is not divisible by n_head=2'))
+    out = tmp_path / 'synth'
+    write_results(out, rows)
+
+    r = run('report.py', str(out))
+    assert r.returncode == 0, r.stderr
+    for name in report.FIGURES:
+        assert (out / name).stat().st_size > 1000, name
+        assert (out / name).read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    md = (out / 'report.md').read_text()
+    fit_line = next(l for l in md.splitlines() if l.startswith('| dense | C_train | final points | 8 |'))
+    b_fit, b_se = map(float, re.search(r'\| ([\d.]+) ± ([\d.]+) \|', fit_line).groups())
+    assert b_fit == pytest.approx(b, rel=0.02)
+    assert 0 < b_se < 0.01
+    # C_actual = 2 C_train here: the same exponent
+    assert re.search(rf'\| dense \| C_actual \| final points \| 8 \| {b_fit:.4f} ± ', md)
+    # three seeds per run: mean ± std; the failed seed is listed with its error, not averaged in
+    assert re.search(r'\| size0 \| dense \| 3 \| 1,000 \| 2,000 \|', md)
+    assert re.search(r'\| size0 \| .* \| \d\.\d{4} ± 0\.\d{4} \|', md)
+    assert '| broken-s1 | `error: n_embd=33 is not divisible by n_head=2` |' in md
+    for name in report.FIGURES:
+        assert f']({name})' in md
+
+
+def test_fits_recover_exponents_and_the_offset():
+    C = np.geomspace(1e10, 1e16, 12)
+    pure = report.fit_power_law(C, 7.0 * C ** -0.05)
+    assert pure['b'] == pytest.approx(0.05, rel=1e-9) and pure['a'] == pytest.approx(7.0, rel=1e-9)
+    assert pure['se_b'] < 1e-9                                 # exact data: no uncertainty
+    rng = np.random.default_rng(1)
+    L = (1.5 + 40.0 * C ** -0.12) * np.exp(rng.normal(0, 0.002, len(C)))
+    off = report.fit_power_law_offset(C, L)
+    assert off['L_inf'] == pytest.approx(1.5, abs=0.05) and off['b'] == pytest.approx(0.12, rel=0.05)
+    naive = report.fit_power_law(C, L)                         # ignoring the floor underestimates the exponent
+    assert naive['b'] < 0.5 * off['b']
+    assert report.fit_power_law_offset(C[:3], L[:3]) is None   # three points cannot fix three parameters
+
+
+def test_the_pareto_frontier_keeps_runs_no_smaller_run_beats():
+    pts = [dict(x=5, y=3.0, name='five'), dict(x=0, y=3.2, name='emb'), dict(x=1000, y=3.1, name='worse'),
+           dict(x=2000, y=2.0, name='dense'), dict(x=50, y=2.9, name='basis')]
+    assert [p['name'] for p in report.pareto(pts)] == ['emb', 'five', 'basis', 'dense']
+
+
+def test_families_with_a_single_run_are_fitted_on_their_curves_and_time_to_target_is_reported(tmp_path):
+    rows = [synthetic_row('dense', 'dense', 1, 1e15, 2.0, 10 ** 6, target=2.6),
+            synthetic_row('lora', 'lora', 1, 1e14, 2.5, 10 ** 5, target=2.6),
+            synthetic_row('five', 'intrinsic', 1, 1e9, 3.5, 5, target=2.6)]
+    out = tmp_path / 'one'
+    write_results(out, rows)
+    r = run('report.py', str(out), '--metric=best_val_loss')
+    assert r.returncode == 0, r.stderr
+    md = (out / 'report.md').read_text()
+    assert '| dense | C_train | eval curves |' in md
+    assert re.search(r'\| dense \| dense \| 1 \| .* \| 20 \| 41 \| 301 \|', md)     # time to target, wall, MiB
+    assert re.search(r'\| five \| intrinsic \| 1 \| .* \| - \(not reached\) \|', md)
+
+
+def test_a_missing_results_folder_is_one_error_line(tmp_path):
+    r = run('report.py', str(tmp_path / 'nope'))
+    assert r.returncode == 2 and r.stderr.strip().splitlines() == [
+        f"error: '{tmp_path / 'nope'}' is not a folder; give results/<sweep> folders written by sweep.py"]
