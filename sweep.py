@@ -330,8 +330,8 @@ def dry_run(sweep, results):
                 f"{b.get('fraction', 0.9):.0%} of the gap between {b['low_ref'][0]} and {b['high_ref'][0]}")
     print(f'sweep {sweep.name} ({sweep.path}): {len(runs)} runs, mode {sweep.mode}, seeds {sweep.seeds}, '
           f'results in {results}/')
-    head = f"{'run':<34}{'family':<12}{'trainable':>12}{'non-emb':>12}{'frozen':>12}{'emulated':>12}" \
-           f"{'tokens':>12}{'C_train':>11}{'C_actual':>11}  status"
+    head = f"{'run':<34}{'family':<14}{'trainable':>14}{'non-emb':>14}{'frozen':>15}{'emulated':>15}" \
+           f"{'tokens':>17}{'C_train':>11}{'C_actual':>11}  status"
     print(head)
     tot = dict(tokens=0, C_train=0, C_actual=0)
     vocab_guess = False
@@ -340,13 +340,13 @@ def dry_run(sweep, results):
         try:
             e = estimate(resolve_config(sweep, run.overrides, run.seed, defaults))
         except Exception as ex:
-            print(f'{run.id:<34}{run.family:<12}  error: {str(ex).splitlines()[0]}')
+            print(f'{run.id:<34}{run.family:<14}  error: {str(ex).splitlines()[0]}')
             continue
         vocab_guess |= not e['vocab_known']
         for k in tot:
             tot[k] += e[k]
-        print(f"{run.id:<34}{run.family:<12}{e['trainable']:>12,}{e['trainable_nonembedding']:>12,}"
-              f"{e['frozen']:>12,}{e['emulated_nonembedding']:>12,}{e['tokens']:>12,}{e['C_train']:>11.3g}"
+        print(f"{run.id:<34}{run.family:<14} {e['trainable']:>13,} {e['trainable_nonembedding']:>13,} "
+              f"{e['frozen']:>14,} {e['emulated_nonembedding']:>14,} {e['tokens']:>16,}{e['C_train']:>11.3g}"
               f"{e['C_actual']:>11.3g}  {status}")
     print(f"total: {tot['tokens']:,} tokens, C_train {tot['C_train']:.3g}, C_actual {tot['C_actual']:.3g} FLOPs")
     if note:
@@ -756,6 +756,7 @@ def main(argv):
 
 if __name__ == '__main__':
     sys.path.insert(0, str(REPO))
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # python sweep.py x --dry-run | head
     try:
         sys.exit(main(sys.argv[1:]))
     except Exception as e:

@@ -229,3 +229,34 @@ def test_bisect_finds_the_smallest_value_that_closes_the_gap(tmp_path, tiny_data
     assert probed[0] == 316                                                 # the geometric midpoint first
     assert len(probed) <= 20 and all(10 < v < 10000 for v in probed)
     assert json.loads((tmp_path / 'bisect.json').read_text())['answer'] == 3982
+
+
+SWEEP_FILES = sorted((REPO / 'config' / 'sweeps').glob('*.py'))
+
+
+def test_every_experiment_has_a_cpu_and_a_gpu_sweep_file():
+    names = {p.stem for p in SWEEP_FILES}
+    experiments = {n.rsplit('_', 1)[0] for n in names}
+    assert experiments >= {'elephant', 'lighton', 'substitution', 'rank_depth', 'sharing', 'intrinsic_dim'}
+    for e in experiments:
+        assert {f'{e}_cpu', f'{e}_gpu'} <= names, e
+
+
+@pytest.mark.parametrize('path', SWEEP_FILES, ids=lambda p: p.stem)
+def test_sweep_files_load_and_set_only_train_py_keys(path):
+    """Every run of every sweep file resolves to a train.py config (no typo'd key). The CPU files' models are
+    built on the meta device (shapes valid, variants known to model.py); a variant not in model.VARIANTS would
+    fail here as a row would fail in the sweep."""
+    s = sw.load_sweep(path)
+    assert s.name == path.stem
+    defaults = sw.train_defaults()
+    entries = list(s.runs)
+    if s.mode == 'bisect':
+        entries += [s.bisect['low_ref'], s.bisect['high_ref'], sw.bisect_run(s, s.bisect['lo'])[0],
+                    sw.bisect_run(s, s.bisect['hi'])[0]]
+    for run_ in sw.expand(s, entries)[::len(s.seeds)]:
+        cfg = sw.resolve_config(s, run_.overrides, run_.seed, defaults)
+        if path.stem.endswith('_cpu'):
+            assert cfg['dataset'] == 'pystdlib_char' and cfg['device'] == 'auto'
+            e = sw.estimate(cfg)
+            assert e['trainable_nonembedding'] > 0 and e['C_actual'] > 0

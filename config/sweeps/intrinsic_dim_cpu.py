@@ -1,0 +1,14 @@
+# The intrinsic dimension of pre-training on 2 CPU cores (seed 000's question, Li et al. 2018's measure): the
+# smallest d at which a model trained only through theta = theta0 + P alpha (alpha of size d, P Fastfood)
+# closes 90% of the gap between the embeddings-only baseline and dense, found by bisection over d in log
+# space between 10 and 10^5 (the default model has 788k non-embedding weights). Same training as
+# elephant_cpu.py. Budget: 2 references + 2 ends + at most 6 probes = 10 runs x ~3.5 min ~ 35 min.
+#   python sweep.py config/sweeps/intrinsic_dim_cpu.py && python report.py results/intrinsic_dim_cpu
+name = 'intrinsic_dim_cpu'
+base = dict(max_iters=600, eval_interval=100, eval_iters=10, log_interval=50, warmup_iters=50)
+mode = 'bisect'
+bisect = dict(key='intrinsic_dim', lo=10, hi=100000, probes=6, fraction=0.9, metric='best_val_loss',
+              run=dict(linear='intrinsic'),
+              low_ref=dict(name='embeddings_only', linear='frozen'),
+              high_ref=dict(name='dense', linear='dense'))
+seeds = [1337]

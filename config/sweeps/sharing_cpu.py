@@ -1,0 +1,15 @@
+# Seed 004 (parameter sharing, GPT-Efficio / ALBERT) on 2 CPU cores: the default model with no sharing, one
+# block shared by all 4 layers, pairs of layers sharing (share=2), each with and without the factorized
+# embedding (V x 32, then 32 x 128); and 8 layers sharing one block (the same trainable parameters as 4 shared
+# layers, twice the compute). Shared parameters count once as trainable, once per use in C_actual.
+# Budget: 6 runs at ~0.3 s/iter and one at ~0.6 s/iter, 600 iters each ~ 27 min.
+#   python sweep.py config/sweeps/sharing_cpu.py && python report.py results/sharing_cpu
+from sweep import grid
+name = 'sharing_cpu'
+base = dict(max_iters=600, eval_interval=100, eval_iters=10, log_interval=50, warmup_iters=50)
+runs = grid(share=['none', 'all', 2], embd_dim=[0, 32])
+runs.append(dict(name='share=all-L8', share='all', n_layer=8))
+for _r in runs:
+    _r['family'] = f"share_{_r['share']}"
+seeds = [1337]
+target_loss = 2.0

@@ -1,0 +1,29 @@
+# Seed 002 (low-rank substitution) on 2 CPU cores: replace the attention (SA) or MLP matrices of the default
+# 4-layer model by W = B A from scratch. "Lg" = rank 1.0 of the break-even rank mn/(m+n) (as many parameters as
+# dense), "Med" = 0.25; Inc/Dec = ranks doubling / halving with depth from rank 1/2 of break-even (the seed's
+# [5, 20, 50, 100] / [100, 50, 20, 5] at width 384). 4 vs 8 layers: MedSA-MedMLP at 8 layers (the seed's
+# disappointing pair) and at rank 0.5 (8 layers with the dense 4-layer budget).
+# Budget: 13 runs x 500 iters, most cheaper than dense (~0.3 s/iter), two at 8 layers ~ 35-40 min.
+#   python sweep.py config/sweeps/substitution_cpu.py && python report.py results/substitution_cpu
+from sweep import grid
+name = 'substitution_cpu'
+base = dict(max_iters=500, eval_interval=100, eval_iters=10, log_interval=50, warmup_iters=50)
+_sa = lambda rank, sched='constant': dict(attn_linear='lowrank', attn_rank=rank, rank_schedule=sched)
+_mlp = lambda rank, sched='constant': dict(mlp_linear='lowrank', mlp_rank=rank, rank_schedule=sched)
+runs = [
+    dict(name='FullSA-FullMLP', family='dense'),
+    dict(name='LgSA-FullMLP', family='lowrank_attn', **_sa(1.0)),
+    dict(name='FullSA-LgMLP', family='lowrank_mlp', **_mlp(1.0)),
+    dict(name='MedSA-FullMLP', family='lowrank_attn', **_sa(0.25)),
+    dict(name='FullSA-MedMLP', family='lowrank_mlp', **_mlp(0.25)),
+    dict(name='IncSA-FullMLP', family='lowrank_attn', **_sa(0.5, 'increasing')),
+    dict(name='DecSA-FullMLP', family='lowrank_attn', **_sa(0.5, 'decreasing')),
+    dict(name='FullSA-IncMLP', family='lowrank_mlp', **_mlp(0.5, 'increasing')),
+    dict(name='FullSA-DecMLP', family='lowrank_mlp', **_mlp(0.5, 'decreasing')),
+    dict(name='MedSA-MedMLP-4L', family='lowrank', linear='lowrank', attn_rank=0.25, mlp_rank=0.25),
+    dict(name='MedSA-MedMLP-8L', family='lowrank', linear='lowrank', attn_rank=0.25, mlp_rank=0.25, n_layer=8),
+    dict(name='HalfSA-HalfMLP-8L', family='lowrank', linear='lowrank', attn_rank=0.5, mlp_rank=0.5, n_layer=8),
+    dict(name='FullSA-FullMLP-8L', family='dense', n_layer=8),
+]
+seeds = [1337]
+target_loss = 2.0
