@@ -56,14 +56,14 @@ def pad_to_pow2(x):
 _H_CACHE = {}  # (n, dtype, device) -> small ±1 Sylvester matrix; the fallback only ever needs n <= 32
 
 def sylvester(n, dtype=torch.float32, device='cpu', cache=True):
-    """The n×n Sylvester Hadamard matrix (entries ±1, unnormalised). Built in float64 by doubling, then cast."""
+    """The n×n Sylvester Hadamard matrix (entries ±1, unnormalised), built by doubling directly in dtype on device
+    (±1 is exact in every float dtype). Cached per (n, dtype, device) unless cache=False (use that for big n)."""
     key = (n, dtype, torch.device(device))
     if cache and key in _H_CACHE:
         return _H_CACHE[key]
-    H = torch.ones(1, 1, dtype=torch.float64)
+    H = torch.ones(1, 1, dtype=dtype, device=device)
     while H.shape[0] < n:
         H = torch.cat([torch.cat([H, H], 1), torch.cat([H, -H], 1)], 0)
-    H = H.to(dtype=dtype, device=device)
     if cache:
         _H_CACHE[key] = H
     return H
