@@ -17,7 +17,8 @@ over seeds (mean ± sample std wherever there are several) and by family (a run'
 on the final point of each run (mean over seeds) when the family has at least three runs of different compute,
 else on its runs' eval curves (evals past the first 10% of tokens; neighbouring points of one curve are not
 independent, so those errors are optimistic). Figures: loss_vs_C_train.png, loss_vs_C_actual.png,
-loss_vs_params.png (with the Pareto frontier), curves.png, time_memory.png.
+loss_vs_params.png (with the Pareto frontier), curves.png, time_memory.png, and loss_vs_C_frozen_2_3.png when a
+run has frozen weights.
 """
 import argparse
 import json
@@ -314,13 +315,14 @@ def num(x):
     return f'{x:.3g}' if abs(x) >= 1e7 or (isinstance(x, float) and not float(x).is_integer()) else f'{int(x):,}'
 
 
-def markdown(dirs, rows, groups, fits, front, metric, bisects):
+def markdown(dirs, rows, groups, fits, front, metric, bisects, figures=FIGURES):
     ok = sum(r['status'] == 'ok' for r in rows)
     lines = [f"# Sweep report: {', '.join(Path(d).name for d in dirs)}", '',
              f'{len(rows)} runs ({ok} ok, {len(rows) - ok} failed) from '
              f"{', '.join('`' + str(Path(d) / 'results.jsonl') + '`' for d in dirs)}. Loss = `{metric}` in nats/token; "
              f'mean ± sample std over seeds where a run has several (n = seeds). '
-             f'C_train = 6·N_trainable_nonembedding·tokens; C_actual = structural FLOPs (model.py).', '']
+             'C_train = 6·N_trainable_nonembedding·tokens (frozen weights cost 0); C_actual = structural FLOPs '
+             "(model.py); C_frozen_2_3 = C_train + 4·N_frozen·tokens (LightOn's frozen-at-2/3 view).", '']
     lines += ['## Runs', '',
               '| run | family | n | trainable non-emb | trainable total | frozen | emulated | tokens | C_train | '
               'C_actual | loss | val bpb | time to target (s) | wall (s) | peak mem (MiB) |',
@@ -370,7 +372,7 @@ def markdown(dirs, rows, groups, fits, front, metric, bisects):
             lines.append(f"No answer: {b.get('error') or b.get('note')}.")
         lines += ['', f"| {b['key']} | {b['metric']} |", '|---|---|']
         lines += [f'| {v} | {"-" if l is None else format(l, ".4f")} |' for v, l in b.get('probes', [])]
-    lines += ['', '## Figures', ''] + [f'![{f[:-4]}]({f})' for f in FIGURES]
+    lines += ['', '## Figures', ''] + [f'![{f[:-4]}]({f})' for f in figures]
     return '\n'.join(lines) + '\n'
 
 
@@ -388,19 +390,24 @@ def main(argv):
     rows = load_rows(args.dirs)
     groups = aggregate(rows, args.metric)
     color = colors_for(groups)
-    fits = {x: family_fits(groups, x, args.metric) for x in ('C_train', 'C_actual')}
+    # LightOn's view of frozen weights costing 2/3 of a trainable one: only when some run has frozen weights
+    xkeys = ['C_train', 'C_actual'] + (['C_frozen_2_3'] if any(g['frozen'] for g in groups) else [])
+    fits = {x: family_fits(groups, x, args.metric) for x in xkeys}
+    figures = list(FIGURES) + [f'loss_vs_{x}.png' for x in xkeys[2:]]
     points = [dict(x=g['trainable_nonembedding'], y=g['loss'], name=g['name'], family=g['family'])
               for g in groups if g['loss'] is not None and g['trainable_nonembedding'] is not None]
     front = pareto(points)
     plot_loss_vs_compute(groups, fits['C_train'], 'C_train', color, args.metric, out / FIGURES[0])
     plot_loss_vs_compute(groups, fits['C_actual'], 'C_actual', color, args.metric, out / FIGURES[1])
+    for x in xkeys[2:]:
+        plot_loss_vs_compute(groups, fits[x], x, color, args.metric, out / f'loss_vs_{x}.png')
     plot_loss_vs_params(groups, front, color, args.metric, out / FIGURES[2])
     plot_curves(groups, color, out / FIGURES[3])
     plot_time_memory(groups, color, out / FIGURES[4])
     bisects = [(d, json.loads((Path(d) / 'bisect.json').read_text())) for d in args.dirs
                if (Path(d) / 'bisect.json').exists()]
-    (out / 'report.md').write_text(markdown(args.dirs, rows, groups, fits, front, args.metric, bisects))
-    print(f"wrote {out / 'report.md'} and {', '.join(FIGURES)} in {out}/")
+    (out / 'report.md').write_text(markdown(args.dirs, rows, groups, fits, front, args.metric, bisects, figures))
+    print(f"wrote {out / 'report.md'} and {', '.join(figures)} in {out}/")
     for xkey, fs in fits.items():
         for fam, (source, pts, fit, off) in fs.items():
             if fit:

@@ -94,7 +94,7 @@ def test_the_pareto_frontier_keeps_runs_no_smaller_run_beats():
 
 def test_families_with_a_single_run_are_fitted_on_their_curves_and_time_to_target_is_reported(tmp_path):
     rows = [synthetic_row('dense', 'dense', 1, 1e15, 2.0, 10 ** 6, target=2.6),
-            synthetic_row('lora', 'lora', 1, 1e14, 2.5, 10 ** 5, target=2.6),
+            dict(synthetic_row('lora', 'lora', 1, 1e14, 2.5, 10 ** 5, target=2.6), frozen=10 ** 6),
             synthetic_row('five', 'intrinsic', 1, 1e9, 3.5, 5, target=2.6)]
     out = tmp_path / 'one'
     write_results(out, rows)
@@ -104,6 +104,9 @@ def test_families_with_a_single_run_are_fitted_on_their_curves_and_time_to_targe
     assert '| dense | C_train | eval curves |' in md
     assert re.search(r'\| dense \| dense \| 1 \| .* \| 20 \| 41 \| 301 \|', md)     # time to target, wall, MiB
     assert re.search(r'\| five \| intrinsic \| 1 \| .* \| - \(not reached\) \|', md)
+    # a run with frozen weights adds LightOn's view: frozen weights at 2/3 the cost of trainable ones
+    assert (out / 'loss_vs_C_frozen_2_3.png').stat().st_size > 1000
+    assert '| dense | C_frozen_2_3 | eval curves |' in md and '](loss_vs_C_frozen_2_3.png)' in md
 
 
 def test_a_missing_results_folder_is_one_error_line(tmp_path):
