@@ -124,7 +124,7 @@ def bench_kernels(args):
                 nbytes = 2 * x.numel() * x.element_size()
                 methods = [('torch.clone (floor)', lambda: torch.clone(x), False)]
                 if on_cuda or n <= 4096:
-                    H = (sylvester(n, torch.float64, cache=False) * scale).to(device=device, dtype=dtype)
+                    H = sylvester(n, dtype, device, cache=False) * scale    # (n, n), built on the device
                     methods.append(('dense x @ H', lambda: x @ H, True))
                 methods.append(('torch radix-2 butterfly', lambda: fwht_radix2(x, scale), True))
                 methods.append(('ours: torch Kronecker fallback', lambda: hadamard_transform(x, backend='torch'), True))

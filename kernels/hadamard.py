@@ -155,7 +155,8 @@ _JITTED = {}
 def _jit(fn):
     # triton.jit chooses between the GPU compiler and the CPU interpreter when it decorates, reading TRITON_INTERPRET
     # then. Decorating at first launch instead of at import means the variable only has to be set before the first
-    # Triton call, whichever module imported this one first.
+    # Triton call, whichever module imported this one (and triton) first. That holds because these kernels call
+    # builtins only: triton's own @jit helpers (tl.sum, tl.zeros, ...) were decorated at `import triton`.
     key = (fn.__name__, os.environ.get('TRITON_INTERPRET', '0') == '1')
     if key not in _JITTED:
         _JITTED[key] = triton.jit(fn)
@@ -206,8 +207,8 @@ hadamard_op.register_autograd(_hadamard_backward, setup_context=_hadamard_setup_
 # -----------------------------------------------------------------------------
 # public API
 
-def _resolve_backend(fname, x, n, backend):
-    triton_ok = (triton is not None and is_pow2(n) and n <= MAX_TRITON_N
+def _resolve_backend(fname, x, n, backend, max_triton_n=MAX_TRITON_N):
+    triton_ok = (triton is not None and is_pow2(n) and n <= max_triton_n
                  and x.dtype in (torch.float32, torch.float16, torch.bfloat16))
     if backend is None or backend == 'auto':
         # CPU tensors always get the fallback, even when TRITON_INTERPRET=1 is set: the interpreter is for tests only.
@@ -218,7 +219,7 @@ def _resolve_backend(fname, x, n, backend):
         if triton is None:
             raise RuntimeError(f"{fname}: backend='triton' needs triton (pip install -r requirements-triton.txt)")
         if not triton_ok:
-            raise ValueError(f"{fname}: backend='triton' takes fp32/fp16/bf16 and power-of-two n <= {MAX_TRITON_N}; "
+            raise ValueError(f"{fname}: backend='triton' takes fp32/fp16/bf16 and power-of-two n <= {max_triton_n}; "
                              f"got n={n}, dtype={x.dtype}")
         if not x.is_cuda and os.environ.get('TRITON_INTERPRET', '0') != '1':
             raise RuntimeError(f"{fname}: backend='triton' on a {x.device.type} tensor needs TRITON_INTERPRET=1 "
@@ -259,3 +260,195 @@ def block_hadamard_transform(x, nblocks, scale=None, backend=None):
     scale = 1.0 / math.sqrt(nblocks) if scale is None else float(scale)
     backend = _resolve_backend('block_hadamard_transform', x, n, backend)
     return hadamard_op(x, scale, n // nblocks, backend)
+
+# -----------------------------------------------------------------------------
+# optional: fused Fastfood, y = scale · s ⊙ H(g ⊙ Π(H(b ⊙ x))) for one n×n block
+
+MAX_FASTFOOD_TRITON_N = 4096   # the backward keeps ~12 row-sized fp32 arrays live: ptxas (sm_90) spills 88 B/thread
+                               # at 4096 and 716 B at 8192, so larger n take the composite path (Triton FWHTs)
+
+if triton is not None:
+    # Π moves values across threads and warps of the whole row. tl.gather would do that in registers, but in Triton 3.8
+    # its lowering emits code per element (a 4096-wide row did not finish compiling for sm_90 in minutes), so Π goes
+    # through a small per-program scratch in global memory instead: store the rows, barrier, load them back at the
+    # permuted offsets, barrier. Each program reuses its own slot for every row block it takes (persistent loop), so the
+    # slot stays in L2 and the HBM traffic is still one read of x and one write of y.
+
+    def _fastfood_fwd_kernel(x_ptr, b_ptr, g_ptr, s_ptr, perm_ptr, y_ptr, scratch_ptr, rows, stride_row, scale, nblocks,
+                             N: tl.constexpr, LOG_N: tl.constexpr, ROWS: tl.constexpr):
+        # y = scale · s ⊙ H(g ⊙ Π(H(b ⊙ x))) for blocks of ROWS rows, all in fp32 registers.
+        pid = tl.program_id(0)
+        nprog = tl.num_programs(0)
+        c = tl.arange(0, N)                                         # (N,)
+        b = tl.load(b_ptr + c).to(tl.float32)[None, :]              # (1, N)
+        g = tl.load(g_ptr + c).to(tl.float32)[None, :]
+        s = tl.load(s_ptr + c).to(tl.float32)[None, :] * scale
+        perm = tl.load(perm_ptr + c)[None, :]
+        slot = scratch_ptr + pid * (ROWS * N) + tl.arange(0, ROWS)[:, None] * N    # (ROWS, 1) this program's rows
+        for blk in range(pid, nblocks, nprog):
+            r = blk * ROWS + tl.arange(0, ROWS)                     # (ROWS,)
+            mask = (r < rows)[:, None]
+            r64 = r.to(tl.int64)[:, None]
+            v = tl.load(x_ptr + r64 * stride_row + c[None, :], mask=mask, other=0.0).to(tl.float32) * b   # (ROWS, N)
+            for t in tl.static_range(2):                            # the two H's, with Π and G between them
+                if t == 1:                                          # v[:, i] <- v[:, perm[i]] * g[i]
+                    tl.store(slot + c[None, :], v)
+                    tl.debug_barrier()
+                    v = tl.load(slot + perm, cache_modifier='.cg') * g
+                    tl.debug_barrier()                              # all reads done before the slot is reused
+                for st in tl.static_range(LOG_N):                   # radix-2 stages, as in _fwht_kernel
+                    v = tl.reshape(v, (ROWS, N >> (st + 1), 2, 1 << st))
+                    lo, hi = tl.split(tl.permute(v, (0, 1, 3, 2)))
+                    v = tl.reshape(tl.permute(tl.join(lo + hi, lo - hi), (0, 1, 3, 2)), (ROWS, N))
+            tl.store(y_ptr + r64 * N + c[None, :], (v * s).to(y_ptr.dtype.element_ty), mask=mask)
+
+    def _fastfood_bwd_kernel(dy_ptr, x_ptr, b_ptr, g_ptr, s_ptr, perm_ptr, iperm_ptr, dx_ptr, part_ptr, scratch_ptr,
+                             rows, stride_dy, stride_x, scale, nblocks,
+                             N: tl.constexpr, LOG_N: tl.constexpr, ROWS: tl.constexpr):
+        # With w = Π(H(b ⊙ x)) and v2 = H(g ⊙ w) recomputed from x (cheaper than storing them):
+        #   ds = scale Σ dy ⊙ v2;  du2 = H(scale · s ⊙ dy);  dg = Σ du2 ⊙ w;  du1 = H(Πᵀ(g ⊙ du2));  db = Σ du1 ⊙ x;
+        #   dx = b ⊙ du1.   (H is symmetric; Πᵀ is the gather by the inverse permutation.)
+        # Each program accumulates (ROWS, N) fp32 partial sums per parameter and writes them once; the caller adds them
+        # up, so the reduction order is fixed (deterministic, no atomics). No tl.sum here: triton's standard library
+        # (tl.sum, tl.zeros, ...) is itself @jit-decorated when triton is imported, so it would not follow a
+        # TRITON_INTERPRET set later (see _jit); the kernels in this file use builtins only.
+        pid = tl.program_id(0)
+        nprog = tl.num_programs(0)
+        c = tl.arange(0, N)
+        b = tl.load(b_ptr + c).to(tl.float32)[None, :]              # (1, N)
+        g = tl.load(g_ptr + c).to(tl.float32)[None, :]
+        s = tl.load(s_ptr + c).to(tl.float32)[None, :] * scale
+        perm = tl.load(perm_ptr + c)[None, :]
+        iperm = tl.load(iperm_ptr + c)[None, :]
+        slot = scratch_ptr + pid * (ROWS * N) + tl.arange(0, ROWS)[:, None] * N
+        acc_b = tl.full((ROWS, N), 0.0, tl.float32)
+        acc_g = tl.full((ROWS, N), 0.0, tl.float32)
+        acc_s = tl.full((ROWS, N), 0.0, tl.float32)
+        for blk in range(pid, nblocks, nprog):
+            r = blk * ROWS + tl.arange(0, ROWS)
+            mask = (r < rows)[:, None]                              # masked rows load as 0 and add 0 to the sums
+            r64 = r.to(tl.int64)[:, None]
+            x = tl.load(x_ptr + r64 * stride_x + c[None, :], mask=mask, other=0.0).to(tl.float32)     # (ROWS, N)
+            dy = tl.load(dy_ptr + r64 * stride_dy + c[None, :], mask=mask, other=0.0).to(tl.float32)
+            v = x * b
+            for t in tl.static_range(4):                            # four H's: two to recompute, two for the grads
+                if t == 1:                                          # w = Π(H(b ⊙ x))
+                    tl.store(slot + c[None, :], v)
+                    tl.debug_barrier()
+                    w = tl.load(slot + perm, cache_modifier='.cg')
+                    tl.debug_barrier()
+                    v = w * g
+                if t == 2:                                          # v = v2, the pre-S activation
+                    acc_s += dy * v
+                    v = dy * s
+                if t == 3:                                          # v = du2
+                    acc_g += v * w
+                    tl.store(slot + c[None, :], v * g)
+                    tl.debug_barrier()
+                    v = tl.load(slot + iperm, cache_modifier='.cg')
+                    tl.debug_barrier()
+                for st in tl.static_range(LOG_N):
+                    v = tl.reshape(v, (ROWS, N >> (st + 1), 2, 1 << st))
+                    lo, hi = tl.split(tl.permute(v, (0, 1, 3, 2)))
+                    v = tl.reshape(tl.permute(tl.join(lo + hi, lo - hi), (0, 1, 3, 2)), (ROWS, N))
+            acc_b += v * x                                          # v = du1
+            tl.store(dx_ptr + r64 * N + c[None, :], (v * b).to(dx_ptr.dtype.element_ty), mask=mask)
+        part = part_ptr + (pid * ROWS + tl.arange(0, ROWS)[:, None]) * N + c[None, :]   # part[k, pid]: (ROWS, N)
+        tl.store(part, acc_b)
+        tl.store(part + nprog * ROWS * N, acc_g)
+        tl.store(part + 2 * nprog * ROWS * N, acc_s * scale)
+
+def _fastfood_launch_shape(x, n, rows):
+    # (rows per program, row blocks, programs, warps): persistent programs, 4 per SM on a GPU (4 in the interpreter)
+    block_rows = min(max(1, 4096 // n), next_pow2(rows))
+    nblocks = triton.cdiv(rows, block_rows)
+    cap = 4 * torch.cuda.get_device_properties(x.device).multi_processor_count if x.is_cuda else 4
+    return block_rows, nblocks, max(1, min(nblocks, cap)), min(16, max(1, block_rows * n // 512))
+
+@torch.library.custom_op("nanoreparam::fastfood", mutates_args=())
+def fastfood_op(x: torch.Tensor, b: torch.Tensor, perm: torch.Tensor, g: torch.Tensor, s: torch.Tensor,
+                scale: float) -> torch.Tensor:
+    """Fused Triton Fastfood forward (validated by fastfood_transform: call that)."""
+    n = x.shape[-1]
+    x2 = x.reshape(-1, n)
+    if x2.stride(-1) != 1:
+        x2 = x2.contiguous()
+    rows = x2.shape[0]
+    y = torch.empty(rows, n, dtype=x.dtype, device=x.device)
+    if rows > 0:
+        block_rows, nblocks, programs, num_warps = _fastfood_launch_shape(x, n, rows)
+        scratch = torch.empty(programs, block_rows, n, dtype=torch.float32, device=x.device)
+        _jit(_fastfood_fwd_kernel)[(programs,)](
+            x2, b, g, s, perm.to(torch.int32), y, scratch, rows, x2.stride(0), scale, nblocks,
+            N=n, LOG_N=n.bit_length() - 1, ROWS=block_rows, num_warps=num_warps)
+    return y.view(x.shape)
+
+@fastfood_op.register_fake
+def _fastfood_fake(x, b, perm, g, s, scale):
+    return x.new_empty(x.shape)
+
+@torch.library.custom_op("nanoreparam::fastfood_backward", mutates_args=())
+def fastfood_backward_op(dy: torch.Tensor, x: torch.Tensor, b: torch.Tensor, perm: torch.Tensor, g: torch.Tensor,
+                         s: torch.Tensor, scale: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Gradients (dx, db, dg, ds) of the fused Fastfood forward, from one fused Triton kernel."""
+    n = x.shape[-1]
+    x2, dy2 = x.reshape(-1, n), dy.reshape(-1, n)
+    x2 = x2 if x2.stride(-1) == 1 else x2.contiguous()
+    dy2 = dy2 if dy2.stride(-1) == 1 else dy2.contiguous()
+    rows = x2.shape[0]
+    block_rows, nblocks, programs, num_warps = _fastfood_launch_shape(x, n, max(rows, 1))
+    part = torch.zeros(3, programs, block_rows, n, dtype=torch.float32, device=x.device)   # partial db, dg, ds
+    scratch = torch.empty(programs, block_rows, n, dtype=torch.float32, device=x.device)
+    dx = torch.empty(rows, n, dtype=x.dtype, device=x.device)
+    iperm = torch.empty_like(perm)
+    iperm[perm] = torch.arange(n, device=perm.device, dtype=perm.dtype)        # Πᵀ as a gather
+    if rows > 0:
+        _jit(_fastfood_bwd_kernel)[(programs,)](
+            dy2, x2, b, g, s, perm.to(torch.int32), iperm.to(torch.int32), dx, part, scratch,
+            rows, dy2.stride(0), x2.stride(0), scale, nblocks,
+            N=n, LOG_N=n.bit_length() - 1, ROWS=block_rows, num_warps=num_warps)
+    db, dg, ds = (part[i].sum((0, 1)).to(p.dtype) for i, p in enumerate((b, g, s)))   # (n,) each, fixed order
+    return dx.view(x.shape), db, dg, ds
+
+@fastfood_backward_op.register_fake
+def _fastfood_backward_fake(dy, x, b, perm, g, s, scale):
+    return x.new_empty(x.shape), b.new_empty(b.shape), g.new_empty(g.shape), s.new_empty(s.shape)
+
+def _fastfood_setup_context(ctx, inputs, output):
+    x, b, perm, g, s, ctx.scale = inputs
+    ctx.save_for_backward(x, b, perm, g, s)
+
+def _fastfood_backward(ctx, dy):
+    x, b, perm, g, s = ctx.saved_tensors
+    dx, db, dg, ds = fastfood_backward_op(dy, x, b, perm, g, s, ctx.scale)
+    return dx, db, None, dg, ds, None
+
+fastfood_op.register_autograd(_fastfood_backward, setup_context=_fastfood_setup_context)
+
+def fastfood_transform(x, b, perm, g, s, scale=None, backend=None):
+    """One Adaptive-Fastfood block over the last dim: y = scale · s ⊙ H(g ⊙ Π(H(b ⊙ x))), with H the unnormalised
+    Sylvester matrix and (Π v)[i] = v[perm[i]]. x: (..., n), n a power of two; b, g, s: (n,) float vectors (trainable:
+    all get gradients); perm: (n,) integer tensor, a permutation of range(n) (not checked: a repeated index gives wrong
+    gradients). scale=None means 1/n, i.e. both H's orthonormal. Output dtype = x.dtype, computed in fp32.
+    backend: None/'auto' -> the fused Triton kernel on CUDA (n <= 4096; one read of x, one write of y; the backward is
+    one more fused kernel), else 'torch': the same chain from hadamard_transform and elementwise torch ops (autograd
+    through them); 'dense' is that chain with the dense reference transform. For a layer with out > in features,
+    call it once per stacked block (autograd adds up the dx's)."""
+    _check_input('fastfood_transform', x)
+    n = x.shape[-1]
+    if not is_pow2(n):
+        raise ValueError(f"fastfood_transform: last dim n={n} is not a power of two; zero-pad it first with "
+                         f"kernels.hadamard.pad_to_pow2(x) (-> n={next_pow2(n)})")
+    for name, v in (('b', b), ('g', g), ('s', s), ('perm', perm)):
+        if v.shape != (n,):
+            raise ValueError(f"fastfood_transform: {name} must have shape ({n},); got {tuple(v.shape)}")
+    if perm.is_floating_point():
+        raise TypeError(f"fastfood_transform: perm must be an integer tensor; got {perm.dtype}")
+    scale = 1.0 / n if scale is None else float(scale)
+    backend = _resolve_backend('fastfood_transform', x, n, backend, MAX_FASTFOOD_TRITON_N)
+    if backend == 'triton':
+        return fastfood_op(x, b, perm, g, s, scale)
+    acc = torch.float64 if x.dtype == torch.float64 else torch.float32
+    v = hadamard_transform(x.to(acc) * b.to(acc), scale=1.0, backend=backend)             # H(b ⊙ x)
+    v = hadamard_transform(v[..., perm] * g.to(acc), scale=1.0, backend=backend)          # H(g ⊙ Π(...))
+    return (v * (s.to(acc) * scale)).to(x.dtype)
