@@ -8,7 +8,8 @@ Benchmarks for nanoreparam, one section per flag, several sections per call allo
 
 --kernels   y = x @ H_n * scale over the last dim, x = (tokens, n): torch.clone (the memory floor: one read, one
             write), dense x @ H (the matmul it replaces), a plain torch radix-2 butterfly, our torch Kronecker fallback,
-            our Triton kernel (CUDA only), Dao's fast_hadamard_transform (when importable), and our forward+backward.
+            our Triton kernel (CUDA only), Dao's fast_hadamard_transform (when importable), and our forward+backward;
+            on CUDA also a whole Fastfood block s ⊙ H(g ⊙ Π(H(b ⊙ x))), fused kernel vs the chain of separate ops.
             Defaults: on CUDA tokens {8192, 32768} x n {256 ... 32768}; on CPU tokens 8192 x n {256, 1024, 4096} (about
             two minutes on 2 cores; dense is skipped for n > 4096 on CPU).
 
@@ -31,7 +32,7 @@ import time
 
 import torch
 
-from kernels.hadamard import hadamard_transform, sylvester
+from kernels.hadamard import MAX_FASTFOOD_TRITON_N, fastfood_transform, hadamard_transform, sylvester
 
 DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 
@@ -122,20 +123,33 @@ def bench_kernels(args):
                 ref = xs @ sylvester(n, torch.float64, cache=False) * scale if n <= 4096 else \
                     hadamard_transform(xs, backend='torch')
                 nbytes = 2 * x.numel() * x.element_size()
-                methods = [('torch.clone (floor)', lambda: torch.clone(x), False)]
+                methods = [('torch.clone (floor)', lambda: torch.clone(x), None)]     # (name, fn, oracle rows)
                 if on_cuda or n <= 4096:
                     H = sylvester(n, dtype, device, cache=False) * scale    # (n, n), built on the device
-                    methods.append(('dense x @ H', lambda: x @ H, True))
-                methods.append(('torch radix-2 butterfly', lambda: fwht_radix2(x, scale), True))
-                methods.append(('ours: torch Kronecker fallback', lambda: hadamard_transform(x, backend='torch'), True))
+                    methods.append(('dense x @ H', lambda: x @ H, ref))
+                methods.append(('torch radix-2 butterfly', lambda: fwht_radix2(x, scale), ref))
+                methods.append(('ours: torch Kronecker fallback', lambda: hadamard_transform(x, backend='torch'), ref))
                 if on_cuda:
-                    methods.append(('ours: Triton kernel', lambda: hadamard_transform(x, backend='triton'), True))
+                    methods.append(('ours: Triton kernel', lambda: hadamard_transform(x, backend='triton'), ref))
                 if dao_hadamard is not None and on_cuda:
-                    methods.append(('fast_hadamard_transform (Dao)', lambda: dao_hadamard(x, scale), True))
+                    methods.append(('fast_hadamard_transform (Dao)', lambda: dao_hadamard(x, scale), ref))
+                if on_cuda and n <= MAX_FASTFOOD_TRITON_N:
+                    # a whole Fastfood block s ⊙ H(g ⊙ Π(H(b ⊙ x))) / n: fused kernel vs the chain of separate ops
+                    b, gg, s = (torch.randn(n, generator=g).to(device) for _ in range(3))
+                    perm = torch.randperm(n, generator=g).to(device)
+                    ref_ff = fastfood_transform(xs, *(t.double().cpu() for t in (b,)), perm.cpu(),
+                                                gg.double().cpu(), s.double().cpu(), backend='torch')
+                    def ff_chain():
+                        v = hadamard_transform(x.float() * b, scale=1.0)
+                        v = hadamard_transform(v[..., perm] * gg, scale=1.0)
+                        return (v * (s / n)).to(x.dtype)
+                    methods.append(('Fastfood block: chain of ops', ff_chain, ref_ff))
+                    methods.append(('ours: Fastfood block fused (Triton)',
+                                    lambda: fastfood_transform(x, b, perm, gg, s, backend='triton'), ref_ff))
                 times, errs = {}, {}
-                for name, fn, check in methods:
+                for name, fn, want in methods:
                     times[name] = timeit(fn, device, reps)
-                    errs[name] = f"{(fn()[:4].double().cpu() - ref).abs().max().item():.1e}" if check else '-'
+                    errs[name] = '-' if want is None else f"{(fn()[:4].double().cpu() - want).abs().max().item():.1e}"
                 H = None                                            # free the dense n x n matrix before going on
                 # forward + backward of ours (backend auto: Triton on CUDA, the fallback on CPU): two transforms
                 xg = x.detach().clone().requires_grad_()
