@@ -137,8 +137,8 @@ def bench_kernels(args):
                     # a whole Fastfood block s ⊙ H(g ⊙ Π(H(b ⊙ x))) / n: fused kernel vs the chain of separate ops
                     b, gg, s = (torch.randn(n, generator=g).to(device) for _ in range(3))
                     perm = torch.randperm(n, generator=g).to(device)
-                    ref_ff = fastfood_transform(xs, *(t.double().cpu() for t in (b,)), perm.cpu(),
-                                                gg.double().cpu(), s.double().cpu(), backend='torch')
+                    ref_ff = fastfood_transform(xs, b.double().cpu(), perm.cpu(), gg.double().cpu(), s.double().cpu(),
+                                                backend='torch')
                     def ff_chain():
                         v = hadamard_transform(x.float() * b, scale=1.0)
                         v = hadamard_transform(v[..., perm] * gg, scale=1.0)

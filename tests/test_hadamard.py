@@ -1,4 +1,4 @@
-"""Specification of kernels/hadamard.py: the Walsh-Hadamard transform and its block (across-blocks) variant.
+"""Specification of kernels/hadamard.py: the Walsh-Hadamard transform, its block (across-blocks) variant, Fastfood.
 
 The oracle is the Sylvester matrix itself in float64 (H_1 = [1], H_2n = [[H, H], [H, -H]], H[i, j] =
 (-1)^popcount(i & j)), never the code under test. Triton's kernel runs here in Triton's CPU interpreter: only the
@@ -38,7 +38,7 @@ def one_thread():
 # -----------------------------------------------------------------------------
 # oracle
 
-@functools.lru_cache(maxsize=None)
+@functools.lru_cache(maxsize=4)                 # H_4096 alone is 128 MB
 def sylvester64(n):
     """Explicit n×n Sylvester matrix, float64, by doubling."""
     H = torch.ones(1, 1, dtype=torch.float64)
