@@ -321,12 +321,16 @@ def main():
                    help='comma-separated transform sizes n (default: 256..32768 on CUDA, 256,1024,4096 on CPU)')
     p.add_argument('--dtypes', type=lambda s: s.split(','), default=['fp32', 'bf16'], help='from fp32,bf16,fp16')
     p.add_argument('--reps', type=int, default=None, help='timed runs per row (median reported)')
+    p.add_argument('--threads', type=int, default=None,
+                   help="torch CPU threads (default: torch's); 1 is steadier when other jobs share the cores")
     args = p.parse_args()
     if not (args.kernels or args.layers or args.variants):
         p.error('pick at least one section: --kernels, --layers or --variants')
     bad = [d for d in args.dtypes if d not in DTYPES]
     if bad:
         p.error(f"--dtypes: unknown {bad}; use some of {list(DTYPES)}")
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     if args.kernels:
         bench_kernels(args)
