@@ -378,8 +378,9 @@ def fastfood_op(x: torch.Tensor, b: torch.Tensor, perm: torch.Tensor, g: torch.T
     if rows > 0:
         block_rows, nblocks, programs, num_warps = _fastfood_launch_shape(x, n, rows)
         scratch = torch.empty(programs, block_rows, n, dtype=torch.float32, device=x.device)
-        _jit(_fastfood_fwd_kernel)[(programs,)](
-            x2, b, g, s, perm.to(torch.int32), y, scratch, rows, x2.stride(0), scale, nblocks,
+        _jit(_fastfood_fwd_kernel)[(programs,)](                    # the kernel reads b, g, s, perm at unit stride
+            x2, b.contiguous(), g.contiguous(), s.contiguous(), perm.to(torch.int32).contiguous(), y, scratch,
+            rows, x2.stride(0), scale, nblocks,
             N=n, LOG_N=n.bit_length() - 1, ROWS=block_rows, num_warps=num_warps)
     return y.view(x.shape)
 
@@ -404,7 +405,8 @@ def fastfood_backward_op(dy: torch.Tensor, x: torch.Tensor, b: torch.Tensor, per
     iperm[perm] = torch.arange(n, device=perm.device, dtype=perm.dtype)        # Πᵀ as a gather
     if rows > 0:
         _jit(_fastfood_bwd_kernel)[(programs,)](
-            dy2, x2, b, g, s, perm.to(torch.int32), iperm.to(torch.int32), dx, part, scratch,
+            dy2, x2, b.contiguous(), g.contiguous(), s.contiguous(), perm.to(torch.int32).contiguous(),
+            iperm.to(torch.int32), dx, part, scratch,
             rows, dy2.stride(0), x2.stride(0), scale, nblocks,
             N=n, LOG_N=n.bit_length() - 1, ROWS=block_rows, num_warps=num_warps)
     db, dg, ds = (part[i].sum((0, 1)).to(p.dtype) for i, p in enumerate((b, g, s)))   # (n,) each, fixed order
