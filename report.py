@@ -14,8 +14,8 @@ over seeds (mean ± sample std wherever there are several) and by family (a run'
                           fit of L - L_inf at each L_inf; b's std error is the one at the best L_inf (it does not
                           include L_inf's own uncertainty, so it is an underestimate)
 
-on the final point of each run (mean over seeds) when the family has at least three runs of different compute,
-else on its runs' eval curves (evals past the first 10% of tokens; neighbouring points of one curve are not
+on the final point of each run (mean over seeds) when the family has at least three runs whose compute spans a
+factor 2 or more, else on its runs' eval curves (evals past the first 10% of tokens; neighbouring points of one curve are not
 independent, so those errors are optimistic). Figures: loss_vs_C_train.png, loss_vs_C_actual.png,
 loss_vs_params.png (with the Pareto frontier), curves.png, time_memory.png, and loss_vs_C_frozen_2_3.png when a
 run has frozen weights.
@@ -56,7 +56,7 @@ def fit_power_law(C, L):
         se_loga, se_b = np.sqrt(np.diag(cov))
     else:
         se_loga = se_b = float('nan')
-    a = math.exp(coef[0])
+    a = math.exp(coef[0]) if coef[0] < 700 else float('inf')  # a steep fit over a short range
     return dict(form='power', a=a, se_a=a * se_loga, b=float(coef[1]), se_b=float(se_b), L_inf=0.0, n=n,
                 rms=float(np.sqrt(np.mean(resid ** 2))))
 
@@ -160,7 +160,10 @@ def family_fits(groups, xkey, metric):
     out = OrderedDict()
     for fam, gs in fams.items():
         finals = [(g[xkey], g['loss']) for g in gs if g[xkey] and g['loss'] is not None and g[xkey] > 0]
-        if len({round(math.log(x), 6) for x, _ in finals}) >= 3:
+        # final points only when they span compute (at least 3 runs, a factor 2 between the extremes): runs of
+        # one size that differ in parameters but not in C (intrinsic d at equal C_actual) would give any slope
+        if len({round(math.log(x), 6) for x, _ in finals}) >= 3 and \
+                max(x for x, _ in finals) >= 2 * min(x for x, _ in finals):
             source, pts = 'final points', finals
         else:
             source, pts = 'eval curves', []
@@ -312,6 +315,8 @@ def pm(m, s, fmt='{:.4f}'):
 def num(x):
     if x is None:
         return '-'
+    if isinstance(x, float) and not math.isfinite(x):
+        return str(x)
     return f'{x:.3g}' if abs(x) >= 1e7 or (isinstance(x, float) and not float(x).is_integer()) else f'{int(x):,}'
 
 

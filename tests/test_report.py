@@ -95,13 +95,16 @@ def test_the_pareto_frontier_keeps_runs_no_smaller_run_beats():
 def test_families_with_a_single_run_are_fitted_on_their_curves_and_time_to_target_is_reported(tmp_path):
     rows = [synthetic_row('dense', 'dense', 1, 1e15, 2.0, 10 ** 6, target=2.6),
             dict(synthetic_row('lora', 'lora', 1, 1e14, 2.5, 10 ** 5, target=2.6), frozen=10 ** 6),
-            synthetic_row('five', 'intrinsic', 1, 1e9, 3.5, 5, target=2.6)]
+            synthetic_row('five', 'intrinsic', 1, 1e9, 3.5, 5, target=2.6),
+            synthetic_row('d10', 'intrinsic', 1, 1e9 * 1.0001, 3.45, 10, target=2.6),   # same compute, other d
+            synthetic_row('d100', 'intrinsic', 1, 1e9 * 1.0002, 3.40, 100, target=2.6)]
     out = tmp_path / 'one'
     write_results(out, rows)
     r = run('report.py', str(out), '--metric=best_val_loss')
     assert r.returncode == 0, r.stderr
     md = (out / 'report.md').read_text()
     assert '| dense | C_train | eval curves |' in md
+    assert '| intrinsic | C_train | eval curves | 12 |' in md    # 3 runs, but no compute range to fit across
     assert re.search(r'\| dense \| dense \| 1 \| .* \| 20 \| 41 \| 301 \|', md)     # time to target, wall, MiB
     assert re.search(r'\| five \| intrinsic \| 1 \| .* \| - \(not reached\) \|', md)
     # a run with frozen weights adds LightOn's view: frozen weights at 2/3 the cost of trainable ones
