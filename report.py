@@ -15,8 +15,9 @@ over seeds (mean ± sample std wherever there are several) and by family (a run'
                           include L_inf's own uncertainty, so it is an underestimate)
 
 on the final point of each run (mean over seeds) when the family has at least three runs whose compute spans a
-factor 2 or more, else on its runs' eval curves (evals past the first 10% of tokens; neighbouring points of one curve are not
-independent, so those errors are optimistic). Figures: loss_vs_C_train.png, loss_vs_C_actual.png,
+factor 2 or more, else, for a family of a single run, on its eval curve (evals past the first 10% of tokens: a learning-curve
+exponent, not a scaling law; neighbouring points of one curve are not independent, so those errors are
+optimistic); several runs of about equal compute are not fitted. Figures: loss_vs_C_train.png, loss_vs_C_actual.png,
 loss_vs_params.png (with the Pareto frontier), curves.png, time_memory.png, and loss_vs_C_frozen_2_3.png when a
 run has frozen weights.
 """
@@ -160,18 +161,21 @@ def family_fits(groups, xkey, metric):
     out = OrderedDict()
     for fam, gs in fams.items():
         finals = [(g[xkey], g['loss']) for g in gs if g[xkey] and g['loss'] is not None and g[xkey] > 0]
-        # final points only when they span compute (at least 3 runs, a factor 2 between the extremes): runs of
-        # one size that differ in parameters but not in C (intrinsic d at equal C_actual) would give any slope
+        # final points when they span compute (at least 3 runs, a factor 2 between the extremes); a family of one
+        # run: its eval curve (a learning curve, not a scaling law); several runs of about the same compute
+        # (intrinsic d at equal C_actual): no fit, since pooling their curves would mix two axes
         if len({round(math.log(x), 6) for x, _ in finals}) >= 3 and \
                 max(x for x, _ in finals) >= 2 * min(x for x, _ in finals):
             source, pts = 'final points', finals
+        elif len(gs) == 1:
+            source, pts = 'eval curve', []
+            for r in gs[0]['rows']:
+                total = r['tokens'] or 0
+                pts += [(p[xkey], p['val_loss']) for p in r['curve']
+                        if p.get(xkey) and p[xkey] > 0 and p['tokens'] > 0.1 * total]
         else:
-            source, pts = 'eval curves', []
-            for g in gs:
-                for r in g['rows']:
-                    total = r['tokens'] or 0
-                    pts += [(p[xkey], p['val_loss']) for p in r['curve']
-                            if p.get(xkey) and p[xkey] > 0 and p['tokens'] > 0.1 * total]
+            out[fam] = ('runs do not span compute', [], None, None)
+            continue
         if len(pts) < 2:
             continue
         C, L = np.array([p[0] for p in pts]), np.array([p[1] for p in pts])
@@ -206,6 +210,9 @@ def plot_loss_vs_compute(groups, fits, xkey, color, metric, path):
         if g[xkey] and g[xkey] > 0 and g['loss'] is not None:
             ax.errorbar(g[xkey], g['loss'], yerr=g['loss_std'], fmt='o', color=color[g['family']], ms=5, capsize=3)
     for fam, (source, pts, fit, off) in fits.items():
+        if not pts:
+            ax.plot([], [], 'o', color=color[fam], label=f'{fam}: no fit ({source})')
+            continue
         xs = np.geomspace(min(p[0] for p in pts), max(p[0] for p in pts), 50)
         if fit:
             ax.plot(xs, fit['a'] * xs ** -fit['b'], '--', color=color[fam], lw=1.5,
@@ -354,7 +361,8 @@ def markdown(dirs, rows, groups, fits, front, metric, bisects, figures=FIGURES):
     lines += ['', '## Power-law fits of loss against compute, per family', '',
               'L = a·C^-b (least squares in log space; ± = std error from the fit covariance) and '
               'L = L_inf + a·C^-b (L_inf by grid search; b\'s error is conditional on L_inf). Fewer than four '
-              'points: no offset fit.', '',
+              'points: no offset fit. "eval curve": a family of one run, fitted along its own learning curve (evals past '
+              '10% of its tokens): a learning-curve exponent under one lr schedule, not a scaling law.', '',
               '| family | C | fitted on | points | b | a | rms log resid | b (offset form) | L_inf |',
               '|---|---|---|---|---|---|---|---|---|']
     for xkey, fs in fits.items():
@@ -415,7 +423,7 @@ def main(argv):
     print(f"wrote {out / 'report.md'} and {', '.join(figures)} in {out}/")
     for xkey, fs in fits.items():
         for fam, (source, pts, fit, off) in fs.items():
-            if fit:
+            if fit and pts:
                 print(f"  {fam:<16} L = {fit['a']:.3g} {xkey}^-({fit['b']:.4f} ± {fit['se_b']:.4f})  [{source}, "
                       f"{len(pts)} points]")
     return 0

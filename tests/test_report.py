@@ -103,13 +103,13 @@ def test_families_with_a_single_run_are_fitted_on_their_curves_and_time_to_targe
     r = run('report.py', str(out), '--metric=best_val_loss')
     assert r.returncode == 0, r.stderr
     md = (out / 'report.md').read_text()
-    assert '| dense | C_train | eval curves |' in md
-    assert '| intrinsic | C_train | eval curves | 12 |' in md    # 3 runs, but no compute range to fit across
+    assert '| dense | C_train | eval curve |' in md
+    assert '| intrinsic | C_train | runs do not span compute | 0 | - |' in md   # 3 runs of ~equal compute
     assert re.search(r'\| dense \| dense \| 1 \| .* \| 20 \| 41 \| 301 \|', md)     # time to target, wall, MiB
     assert re.search(r'\| five \| intrinsic \| 1 \| .* \| - \(not reached\) \|', md)
     # a run with frozen weights adds LightOn's view: frozen weights at 2/3 the cost of trainable ones
     assert (out / 'loss_vs_C_frozen_2_3.png').stat().st_size > 1000
-    assert '| dense | C_frozen_2_3 | eval curves |' in md and '](loss_vs_C_frozen_2_3.png)' in md
+    assert '| dense | C_frozen_2_3 | eval curve |' in md and '](loss_vs_C_frozen_2_3.png)' in md
 
 
 def test_a_missing_results_folder_is_one_error_line(tmp_path):
