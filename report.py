@@ -265,11 +265,13 @@ def plot_loss_vs_params(groups, front, color, metric, path):
 def plot_curves(groups, color, path):
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7.5, 5))
+    styles, count = ['-', '--', ':', '-.'], {}
     for g in groups:
+        k = count[g['family']] = count.get(g['family'], -1) + 1  # runs of one family: one colour, other dashes
         for i, r in enumerate(g['rows']):
             pts = [p for p in r['curve'] if p['tokens'] > 0]
-            ax.plot([p['tokens'] for p in pts], [p['val_loss'] for p in pts], '-', color=color[g['family']],
-                    alpha=0.8, lw=1, label=g['name'] if i == 0 else None)
+            ax.plot([p['tokens'] for p in pts], [p['val_loss'] for p in pts], styles[k % 4], color=color[g['family']],
+                    alpha=0.8, lw=1 + (k // 4) * 0.8, label=g['name'] if i == 0 else None)
     ax.set_xscale('log')
     ax.set_xlabel('tokens')
     ax.set_ylabel('val loss (nats/token)')
