@@ -14,7 +14,8 @@ A sweep file is plain Python (exec'd, like config/*.py) that sets a few names:
     runs = [dict(name='dense'),                # one dict per run: train.py overrides, plus two keys of the
             dict(name='lora', linear='lora')]  # sweep's own: name (the run's folder) and family (its group in
     runs += grid(linear=['basis'], basis_dim=[5, 50])  # report.py; default: the run's `linear`). grid(**axes)
-    seeds = [1337, 1338]                       # is the product of the axes. Every run is trained once per seed.
+    seeds = [1337, 1338]                       # is the product of the axes. Every run is trained once per seed
+                                               # (a run's own seeds=[...] replaces the list for that run).
     target_loss = 2.0                          # optional: time and compute to reach this val loss, per run
     jobs = 1                                   # optional: train.py processes at a time (--jobs overrides)
     nproc = 1                                  # optional: >1 launches each run with torchrun on nproc processes
@@ -49,7 +50,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent
 RESULTS = Path('results')
 SWEEP_KEYS = ('name', 'base', 'runs', 'seeds', 'target_loss', 'jobs', 'nproc', 'mode', 'bisect')
-RUN_KEYS = ('name', 'family')          # a run dict's keys that are the sweep's, not train.py's
+RUN_KEYS = ('name', 'family', 'seeds')  # a run dict's keys that are the sweep's, not train.py's
 RESERVED = ('out_dir', 'init_from', 'seed')  # set by the sweep itself
 ROW_FIELDS = (
     # what ran
@@ -188,9 +189,7 @@ def load_sweep(path):
             raise SweepError(f'{path}: each run is a dict of train.py overrides, not {r!r}')
         runs.append(check_run(r, path, names))
     seeds = ns.get('seeds', [1337])
-    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool)
-                                                           for s in seeds):
-        raise SweepError(f'{path}: seeds must be a non-empty list of ints, e.g. seeds = [1337]')
+    check_seeds(seeds, path)
     for key in RESERVED:
         if key in overrides:
             raise SweepError(f'{path}: base sets {key}, which the sweep sets itself (seeds go in `seeds`)')
@@ -211,7 +210,8 @@ def load_sweep(path):
 
 
 def check_run(r, path, names):
-    """(name, family, overrides) of one run dict; names must be unique in the sweep."""
+    """(name, family, overrides, seeds) of one run dict; names must be unique in the sweep. seeds is the run's
+    own list (e.g. more seeds for the runs whose differences are within seed noise) or None: the sweep's."""
     overrides = {k: v for k, v in r.items() if k not in RUN_KEYS}
     for key in RESERVED:
         if key in overrides:
@@ -222,7 +222,16 @@ def check_run(r, path, names):
     if name in names:
         raise SweepError(f"{path}: two runs are named '{name}'; give them distinct name= entries")
     names.add(name)
-    return name, r.get('family'), overrides
+    seeds = r.get('seeds')
+    if seeds is not None:
+        check_seeds(seeds, f'{path}: run {name}')
+    return name, r.get('family'), overrides, seeds
+
+
+def check_seeds(seeds, where):
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool)
+                                                           for s in seeds):
+        raise SweepError(f'{where}: seeds must be a non-empty list of ints, e.g. seeds = [1337]')
 
 
 BISECT_KEYS = ('key', 'lo', 'hi', 'run', 'low_ref', 'high_ref', 'fraction', 'probes', 'metric', 'integer')
@@ -252,16 +261,16 @@ def bisect_run(sweep, value):
     b = sweep.bisect
     value = int(round(value)) if b.get('integer', True) else float(value)
     overrides = dict(b.get('run', {}), **{b['key']: value})
-    return (f"{b['key']}={value}", None, overrides), value
+    return (f"{b['key']}={value}", None, overrides, None), value
 
 
 def expand(sweep, runs):
-    """Run objects for (name, family, overrides) entries, one per seed."""
+    """Run objects for (name, family, overrides, seeds) entries, one per seed."""
     out = []
-    for name, family, overrides in runs:
+    for name, family, overrides, seeds in runs:
         merged = dict(sweep.base, **overrides)
         fam = family or merged.get('linear') or 'dense'
-        out.extend(Run(name, s, overrides, fam) for s in sweep.seeds)
+        out.extend(Run(name, s, overrides, fam) for s in seeds or sweep.seeds)
     return out
 
 

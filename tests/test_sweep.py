@@ -137,6 +137,7 @@ def test_rows_hold_every_field_and_a_failed_run_does_not_stop_the_sweep(tmp_path
 
 def test_dry_run_prints_the_plan_with_counts_and_compute_and_trains_nothing(tmp_path, tiny_data):
     path = write_sweep(tmp_path, tiny_data, "runs = grid(linear=['dense', 'lora']) + [dict(name='bad', n_embd=33)]\n"
+                                            "runs.append(dict(name='own', seeds=[3, 4, 5]))\n"
                                             "base['max_iters'] = 50\nseeds = [1, 2]\n")
     r = sweep_cmd(path, tmp_path, '--dry-run')
     assert r.returncode == 0, r.stderr
@@ -153,6 +154,8 @@ def test_dry_run_prints_the_plan_with_counts_and_compute_and_trains_nothing(tmp_
         assert cols[6] == f'{50 * 8 * 32:,}'                                      # tokens
         assert float(cols[7]) == pytest.approx(6 * dense['trainable_nonembedding'] * 50 * 8 * 32, rel=1e-2)
         assert 'error: n_embd=33 is not divisible by n_head=2' in lines[f'bad-s{seed}']
+        assert f'own-s{seed}' not in lines
+    assert all(f'own-s{seed}' in lines for seed in (3, 4, 5))      # a run's own seeds replace the sweep's
     assert 'total:' in r.stdout
 
 
@@ -254,7 +257,7 @@ def test_sweep_files_load_and_set_only_train_py_keys(path):
     if s.mode == 'bisect':
         entries += [s.bisect['low_ref'], s.bisect['high_ref'], sw.bisect_run(s, s.bisect['lo'])[0],
                     sw.bisect_run(s, s.bisect['hi'])[0]]
-    for run_ in sw.expand(s, entries)[::len(s.seeds)]:
+    for run_ in {r.name: r for r in sw.expand(s, entries)}.values():
         cfg = sw.resolve_config(s, run_.overrides, run_.seed, defaults)
         if path.stem.endswith('_cpu'):
             assert cfg['dataset'] == 'pystdlib_char' and cfg['device'] == 'auto'

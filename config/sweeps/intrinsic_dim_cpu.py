@@ -5,7 +5,7 @@
 # elephant_cpu.py. Budget: 2 references + 2 ends + at most 6 probes = 10 runs x ~3.5 min ~ 35 min.
 #   python sweep.py config/sweeps/intrinsic_dim_cpu.py && python report.py results/intrinsic_dim_cpu
 name = 'intrinsic_dim_cpu'
-base = dict(max_iters=600, eval_interval=100, eval_iters=10, log_interval=50, warmup_iters=50)
+base = dict(block_size=64, max_iters=600, eval_interval=100, eval_iters=10, log_interval=50, warmup_iters=50)
 mode = 'bisect'
 bisect = dict(key='intrinsic_dim', lo=10, hi=100000, probes=6, fraction=0.9, metric='best_val_loss',
               run=dict(linear='intrinsic'),

@@ -7,7 +7,7 @@
 #   python sweep.py config/sweeps/lighton_cpu.py && python report.py results/lighton_cpu
 from sweep import grid
 name = 'lighton_cpu'
-base = dict(max_iters=500, eval_interval=100, eval_iters=10, log_interval=50, warmup_iters=50, min_lr=0.0,
+base = dict(block_size=64, max_iters=500, eval_interval=100, eval_iters=10, log_interval=50, warmup_iters=50, min_lr=0.0,
             weight_decay=0.0)
 runs = [dict(name=f'dense_L{L}', n_layer=L, family='dense') for L in (1, 2, 4, 8)]
 runs += [dict(name=f'doped_L{L}', n_layer=L, doped=True, family='doped') for L in (3, 5, 7)]

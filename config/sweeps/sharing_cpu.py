@@ -6,7 +6,7 @@
 #   python sweep.py config/sweeps/sharing_cpu.py && python report.py results/sharing_cpu
 from sweep import grid
 name = 'sharing_cpu'
-base = dict(max_iters=600, eval_interval=100, eval_iters=10, log_interval=50, warmup_iters=50)
+base = dict(block_size=64, max_iters=600, eval_interval=100, eval_iters=10, log_interval=50, warmup_iters=50)
 runs = grid(share=['none', 'all', 2], embd_dim=[0, 32])
 runs.append(dict(name='share=all-L8', share='all', n_layer=8))
 for _r in runs:

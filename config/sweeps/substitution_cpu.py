@@ -7,7 +7,7 @@
 #   python sweep.py config/sweeps/substitution_cpu.py && python report.py results/substitution_cpu
 from sweep import grid
 name = 'substitution_cpu'
-base = dict(max_iters=500, eval_interval=100, eval_iters=10, log_interval=50, warmup_iters=50)
+base = dict(block_size=64, max_iters=500, eval_interval=100, eval_iters=10, log_interval=50, warmup_iters=50)
 _sa = lambda rank, sched='constant': dict(attn_linear='lowrank', attn_rank=rank, rank_schedule=sched)
 _mlp = lambda rank, sched='constant': dict(mlp_linear='lowrank', mlp_rank=rank, rank_schedule=sched)
 runs = [
