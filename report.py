@@ -152,6 +152,31 @@ def aggregate(rows, metric):
     return out
 
 
+# two-sided 95% quantiles of Student's t by degrees of freedom (n - 1); above 9 the df=10 value, a little wide
+T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
+
+
+def paired_differences(groups, metric):
+    """Loss differences between two runs of one sweep trained on the same seeds, paired by seed. A seed fixes
+    the data order (and the draw of every shared random tensor), so most of the seed-to-seed spread of the loss
+    cancels in the difference: two runs whose means sit inside each other's std can still differ consistently.
+    One entry per pair with at least two common seeds: mean and sample std of (a - b), and whether a paired
+    t-test rejects 'no difference' at 95%."""
+    multi = [g for g in groups if len(g['rows']) >= 2]
+    out = []
+    for i, a in enumerate(multi):
+        for b in multi[i + 1:]:
+            la = {r['seed']: r.get(metric) for r in a['rows']}
+            lb = {r['seed']: r.get(metric) for r in b['rows']}
+            common = [s for s in la if s in lb and la[s] is not None and lb[s] is not None]
+            if a['sweep'] != b['sweep'] or len(common) < 2:
+                continue
+            m, sd, n = mean_std([la[s] - lb[s] for s in common])
+            half = T95.get(n - 1, 2.228) * sd / math.sqrt(n)       # half-width of the 95% interval of the mean
+            out.append(dict(a=a['name'], b=b['name'], n=n, mean=m, std=sd, ci95=half, resolved=abs(m) > half))
+    return out
+
+
 def family_fits(groups, xkey, metric):
     """{family: (source, points (x, y), power fit, offset fit)} for loss against xkey (C_train or C_actual)."""
     fams = OrderedDict()
@@ -329,7 +354,7 @@ def num(x):
     return f'{x:.3g}' if abs(x) >= 1e7 or (isinstance(x, float) and not float(x).is_integer()) else f'{int(x):,}'
 
 
-def markdown(dirs, rows, groups, fits, front, metric, bisects, figures=FIGURES):
+def markdown(dirs, rows, groups, fits, front, metric, bisects, pairs, figures=FIGURES):
     ok = sum(r['status'] == 'ok' for r in rows)
     lines = [f"# Sweep report: {', '.join(Path(d).name for d in dirs)}", '',
              f'{len(rows)} runs ({ok} ok, {len(rows) - ok} failed) from '
@@ -360,6 +385,14 @@ def markdown(dirs, rows, groups, fits, front, metric, bisects, figures=FIGURES):
     if failed:
         lines += ['', '## Failed runs', '', '| run | error |', '|---|---|']
         lines += [f"| {r['run']} | `{(r['error'] or '').replace('|', '/')}` |" for r in failed]
+    if pairs:
+        lines += ['', '## Differences paired by seed', '',
+                  'a − b over the seeds both runs trained on (same data order and random tensors per seed): mean ± '
+                  'sample std; "95%": half-width of the paired t interval of the mean; resolved = the interval '
+                  'excludes 0.', '',
+                  '| a | b | seeds | a − b | 95% | resolved |', '|---|---|---|---|---|---|']
+        lines += [f"| {p['a']} | {p['b']} | {p['n']} | {pm(p['mean'], p['std'])} | ±{p['ci95']:.4f} | "
+                  f"{'yes' if p['resolved'] else 'no'} |" for p in pairs]
     lines += ['', '## Power-law fits of loss against compute, per family', '',
               'L = a·C^-b (least squares in log space; ± = std error from the fit covariance) and '
               'L = L_inf + a·C^-b (L_inf by grid search; b\'s error is conditional on L_inf). Fewer than four '
@@ -421,7 +454,9 @@ def main(argv):
     plot_time_memory(groups, color, out / FIGURES[4])
     bisects = [(d, json.loads((Path(d) / 'bisect.json').read_text())) for d in args.dirs
                if (Path(d) / 'bisect.json').exists()]
-    (out / 'report.md').write_text(markdown(args.dirs, rows, groups, fits, front, args.metric, bisects, figures))
+    pairs = paired_differences(groups, args.metric)
+    (out / 'report.md').write_text(markdown(args.dirs, rows, groups, fits, front, args.metric, bisects, pairs,
+                                            figures))
     print(f"wrote {out / 'report.md'} and {', '.join(figures)} in {out}/")
     for xkey, fs in fits.items():
         for fam, (source, pts, fit, off) in fs.items():

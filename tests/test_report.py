@@ -116,3 +116,24 @@ def test_a_missing_results_folder_is_one_error_line(tmp_path):
     r = run('report.py', str(tmp_path / 'nope'))
     assert r.returncode == 2 and r.stderr.strip().splitlines() == [
         f"error: '{tmp_path / 'nope'}' is not a folder; give results/<sweep> folders written by sweep.py"]
+
+
+def test_runs_on_common_seeds_are_compared_paired_by_seed():
+    """A seed moves every variant's loss together (data order), so a consistent 0.02 gap under a 0.1 spread
+    between seeds is resolved by pairing, and a gap that flips sign with the seed is not."""
+    shift = {1: 0.0, 2: 0.1, 3: -0.1}                                           # seed-to-seed spread, shared
+    rows = [synthetic_row('base', 'dense', s, 1e15, 2.00 + shift[s], 10 ** 6) for s in (1, 2, 3)]
+    rows += [synthetic_row('better', 'x', s, 1e15, 1.98 + shift[s] + 0.001 * s, 10 ** 5) for s in (1, 2, 3)]
+    rows += [synthetic_row('noise', 'x', s, 1e15, 2.00 + shift[s] + (0.02, -0.02, 0.01)[s - 1], 10 ** 5)
+             for s in (1, 2, 3)]
+    rows += [synthetic_row('one_seed', 'x', 1, 1e15, 1.5, 10 ** 5)]               # nothing to pair with
+    groups = report.aggregate(rows, 'final_val_loss')
+    pairs = {(p['a'], p['b']): p for p in report.paired_differences(groups, 'final_val_loss')}
+    assert set(pairs) == {('base', 'better'), ('base', 'noise'), ('better', 'noise')}
+    p = pairs[('base', 'better')]
+    assert p['n'] == 3 and p['mean'] == pytest.approx(0.018) and p['std'] == pytest.approx(0.001)
+    assert p['ci95'] == pytest.approx(4.303 * 0.001 / math.sqrt(3)) and p['resolved']
+    assert groups[0]['loss_std'] == pytest.approx(0.1)                            # unpaired, the spread hides it
+    assert not pairs[('base', 'noise')]['resolved']
+    md = report.markdown(['synth'], rows, groups, {}, [], 'final_val_loss', [], list(pairs.values()))
+    assert '| base | better | 3 | 0.0180 ± 0.0010 | ±0.0025 | yes |' in md
