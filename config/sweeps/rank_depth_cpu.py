@@ -1,9 +1,10 @@
 # Seed 003 (rank vs depth) on 2 CPU cores, on a narrower model than the default (64 wide, 4 heads, block 64) so
-# that its 28 runs fit: rank sweeps for attention and MLP separately (rank as a fraction of the break-even rank
+# that its runs fit: rank sweeps for attention and MLP separately (rank as a fraction of the break-even rank
 # mn/(m+n); 1.0 holds as many parameters as dense), depth vs rank at a fixed trainable budget (layers x rank
 # fraction = 2), the named depth schedules at rank 1/2, and a learning-rate sweep per variant (dense, lowrank).
-# Budget: estimated from the default model's ~0.3 s/iter scaled by width and block (not measured at this
-# shape): ~25-35 min.
+# Dense and the depth-x-rank runs (the seed's question: depth at a fixed budget) train on three seeds, to be
+# compared paired by seed in report.py; the rank sweeps, schedules and lr sweep on one.
+# Budget: not measured at this shape before the run; ~40 s a 4-layer run, 38 runs ~ 25 min.
 #   python sweep.py config/sweeps/rank_depth_cpu.py && python report.py results/rank_depth_cpu
 from sweep import grid
 name = 'rank_depth_cpu'
@@ -11,10 +12,12 @@ base = dict(n_embd=64, n_head=4, block_size=64, batch_size=32, max_iters=400, ev
             log_interval=50, warmup_iters=40)
 _fracs = [0.0625, 0.125, 0.25, 0.5, 1.0]
 _schedules = ['constant', 'increasing', 'decreasing', 'linear', 'step', 'exponential', 'neg_quadratic']
-runs = [dict(name='dense', family='dense')]
+_three = [1337, 1338, 1339]
+runs = [dict(name='dense', family='dense', seeds=_three)]
 runs += [dict(name=f'attn_rank{r}', attn_linear='lowrank', attn_rank=r, family='attn_rank') for r in _fracs]
 runs += [dict(name=f'mlp_rank{r}', mlp_linear='lowrank', mlp_rank=r, family='mlp_rank') for r in _fracs]
-runs += [dict(name=f'L{L}_rank{r}', n_layer=L, linear='lowrank', attn_rank=r, mlp_rank=r, family='depth_x_rank')
+runs += [dict(name=f'L{L}_rank{r}', n_layer=L, linear='lowrank', attn_rank=r, mlp_rank=r, family='depth_x_rank',
+              seeds=_three)
          for L, r in ((2, 1.0), (4, 0.5), (8, 0.25), (16, 0.125))]
 runs += [dict(name=f'schedule_{s}', linear='lowrank', attn_rank=0.5, mlp_rank=0.5, rank_schedule=s,
               family='schedule') for s in _schedules]
