@@ -4,7 +4,8 @@
 # (they are not counted, as in the blog). One learning rate (3e-3, with model.py's per-variant multipliers):
 # no claim here survives a per-variant lr sweep. The runs that end within a few hundredths of each other, and
 # dense (the seed-noise yardstick for the other CPU sweeps), train on three seeds; the rest on one.
-# Budget (2-core EPYC, idle): dense 0.11 s/iter, basis/intrinsic 0.18 s/iter; 19 runs x 600 iters ~ 35 min.
+# Budget (2-core EPYC, idle): measured 41 min from a fresh clone, sweep + report (dense 123 ms/iter,
+# basis 165, intrinsic ~210).
 #   python sweep.py config/sweeps/elephant_cpu.py && python report.py results/elephant_cpu
 name = 'elephant_cpu'
 base = dict(block_size=64, max_iters=600, eval_interval=100, eval_iters=10, log_interval=50, warmup_iters=50)

@@ -4,7 +4,7 @@
 # trainable parameters as 4 shared layers, twice the compute). Shared parameters count once as trainable, once
 # per use in C_actual. Three seeds for the no/pair/all comparison without factorized embedding (dense's
 # seed-to-seed spread here is ~0.04 nats, elephant_cpu.py), one for the rest.
-# Budget (2-core EPYC, idle): ~80 s a 4-layer run, ~150 s the 8-layer one; 13 runs ~ 18 min.
+# Budget (2-core EPYC, idle): measured 21 min (~88 s a 4-layer run, 179 s the 8-layer one).
 #   python sweep.py config/sweeps/sharing_cpu.py && python report.py results/sharing_cpu
 from sweep import grid
 name = 'sharing_cpu'

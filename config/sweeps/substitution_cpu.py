@@ -5,7 +5,7 @@
 # at 8 layers (the seed's disappointing pair) and at rank 0.5 (8 layers with the dense 4-layer budget).
 # The attention-vs-MLP comparison (Full, Lg, Med) trains on three seeds, compared paired by seed in report.py
 # (dense's seed-to-seed spread is ~0.04 nats here); the schedules and the 8-layer runs on one.
-# Budget (2-core EPYC, idle): ~65 s a 4-layer run, ~120 s an 8-layer one; 23 runs ~ 25 min.
+# Budget (2-core EPYC, idle): measured 30 min (53-87 s a 4-layer run, 126-152 s an 8-layer one).
 #   python sweep.py config/sweeps/substitution_cpu.py && python report.py results/substitution_cpu
 from sweep import grid
 name = 'substitution_cpu'
