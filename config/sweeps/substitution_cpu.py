@@ -3,8 +3,8 @@
 # mn/(m+n) (as many parameters as dense), "Med" = 0.25; Inc/Dec = ranks doubling / halving with depth from rank
 # 1/2 of break-even (the seed's [5, 20, 50, 100] / [100, 50, 20, 5] at width 384). 4 vs 8 layers: MedSA-MedMLP
 # at 8 layers (the seed's disappointing pair) and at rank 0.5 (8 layers with the dense 4-layer budget).
-# The attention-vs-MLP comparison (Full, Lg, Med) trains on three seeds, compared paired by seed in report.py
-# (dense's seed-to-seed spread is ~0.04 nats here); the schedules and the 8-layer runs on one.
+# The attention-vs-MLP comparison (Full, Lg, Med) and the Inc/Dec schedules train on three seeds, compared paired
+# by seed in report.py (dense's seed-to-seed spread is ~0.04 nats here); the 8-layer runs on one.
 # Budget (2-core EPYC, idle): measured 30 min (53-87 s a 4-layer run, 126-152 s an 8-layer one).
 #   python sweep.py config/sweeps/substitution_cpu.py && python report.py results/substitution_cpu
 from sweep import grid
@@ -19,10 +19,10 @@ runs = [
     dict(name='FullSA-LgMLP', family='lowrank_mlp', seeds=_three, **_mlp(1.0)),
     dict(name='MedSA-FullMLP', family='lowrank_attn', seeds=_three, **_sa(0.25)),
     dict(name='FullSA-MedMLP', family='lowrank_mlp', seeds=_three, **_mlp(0.25)),
-    dict(name='IncSA-FullMLP', family='lowrank_attn', **_sa(0.5, 'increasing')),
-    dict(name='DecSA-FullMLP', family='lowrank_attn', **_sa(0.5, 'decreasing')),
-    dict(name='FullSA-IncMLP', family='lowrank_mlp', **_mlp(0.5, 'increasing')),
-    dict(name='FullSA-DecMLP', family='lowrank_mlp', **_mlp(0.5, 'decreasing')),
+    dict(name='IncSA-FullMLP', family='lowrank_attn', seeds=_three, **_sa(0.5, 'increasing')),
+    dict(name='DecSA-FullMLP', family='lowrank_attn', seeds=_three, **_sa(0.5, 'decreasing')),
+    dict(name='FullSA-IncMLP', family='lowrank_mlp', seeds=_three, **_mlp(0.5, 'increasing')),
+    dict(name='FullSA-DecMLP', family='lowrank_mlp', seeds=_three, **_mlp(0.5, 'decreasing')),
     dict(name='MedSA-MedMLP-4L', family='lowrank', linear='lowrank', attn_rank=0.25, mlp_rank=0.25),
     dict(name='MedSA-MedMLP-8L', family='lowrank', linear='lowrank', attn_rank=0.25, mlp_rank=0.25, n_layer=8),
     dict(name='HalfSA-HalfMLP-8L', family='lowrank', linear='lowrank', attn_rank=0.5, mlp_rank=0.5, n_layer=8),
