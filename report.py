@@ -166,10 +166,12 @@ def paired_differences(groups, metric):
     out = []
     for i, a in enumerate(multi):
         for b in multi[i + 1:]:
+            if a['sweep'] != b['sweep']:
+                continue
             la = {r['seed']: r.get(metric) for r in a['rows']}
             lb = {r['seed']: r.get(metric) for r in b['rows']}
             common = [s for s in la if s in lb and la[s] is not None and lb[s] is not None]
-            if a['sweep'] != b['sweep'] or len(common) < 2:
+            if len(common) < 2:
                 continue
             m, sd, n = mean_std([la[s] - lb[s] for s in common])
             half = T95.get(n - 1, 2.228) * sd / math.sqrt(n)       # half-width of the 95% interval of the mean

@@ -9,13 +9,12 @@
 #   python sweep.py config/sweeps/lighton_cpu.py && python report.py results/lighton_cpu
 from sweep import grid
 name = 'lighton_cpu'
-base = dict(block_size=64, max_iters=500, eval_interval=100, eval_iters=10, log_interval=50, warmup_iters=50, min_lr=0.0,
-            weight_decay=0.0)
+base = dict(block_size=64, max_iters=500, eval_interval=100, eval_iters=10, log_interval=50, warmup_iters=50,
+            min_lr=0.0, weight_decay=0.0)
+seeds = [1337]
 _three = [1337, 1338, 1339]
-runs = [dict(name=f'dense_L{L}', n_layer=L, family='dense', **(dict(seeds=_three) if L == 4 else {}))
-        for L in (1, 2, 4, 8)]
+runs = [dict(name=f'dense_L{L}', n_layer=L, family='dense', seeds=_three if L == 4 else seeds) for L in (1, 2, 4, 8)]
 runs += [dict(name=f'doped_L{L}', n_layer=L, doped=True, family='doped') for L in (3, 5, 7)]
 runs += [dict(name='fastfood_L4', linear='fastfood', family='fastfood'),
          dict(name='blockdiag_mlp_L4', mlp_linear='blockdiag', blocks=4, family='blockdiag', seeds=_three)]
-seeds = [1337]
 target_loss = 2.0
