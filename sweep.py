@@ -45,6 +45,7 @@ import threading
 import time
 import types
 from dataclasses import dataclass, field, fields
+from typing import NamedTuple, Optional
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent
@@ -105,13 +106,21 @@ class Run:
         return f'{self.name}-s{self.seed}'
 
 
+class RunSpec(NamedTuple):
+    """One entry of a sweep file's runs, before it is expanded into one Run per seed."""
+    name: str
+    family: Optional[str]    # report.py's grouping; None: the run's `linear`
+    overrides: dict          # train.py keys
+    seeds: Optional[list]    # None: the sweep's seeds
+
+
 @dataclass
 class Sweep:
     name: str
     path: str
     base_files: list
     base: dict
-    runs: list           # [(name, family or None, overrides)]
+    runs: list           # [RunSpec]
     seeds: list
     target_loss: float = None
     jobs: int = 1
@@ -210,8 +219,8 @@ def load_sweep(path):
 
 
 def check_run(r, path, names):
-    """(name, family, overrides, seeds) of one run dict; names must be unique in the sweep. seeds is the run's
-    own list (e.g. more seeds for the runs whose differences are within seed noise) or None: the sweep's."""
+    """The RunSpec of one run dict; names must be unique in the sweep. seeds is the run's own list (e.g. more
+    seeds for the runs whose differences are within seed noise) or None: the sweep's."""
     overrides = {k: v for k, v in r.items() if k not in RUN_KEYS}
     for key in RESERVED:
         if key in overrides:
@@ -225,7 +234,7 @@ def check_run(r, path, names):
     seeds = r.get('seeds')
     if seeds is not None:
         check_seeds(seeds, f'{path}: run {name}')
-    return name, r.get('family'), overrides, seeds
+    return RunSpec(name, r.get('family'), overrides, seeds)
 
 
 def check_seeds(seeds, where):
@@ -261,16 +270,15 @@ def bisect_run(sweep, value):
     b = sweep.bisect
     value = int(round(value)) if b.get('integer', True) else float(value)
     overrides = dict(b.get('run', {}), **{b['key']: value})
-    return (f"{b['key']}={value}", None, overrides, None), value
+    return RunSpec(f"{b['key']}={value}", None, overrides, None), value
 
 
 def expand(sweep, runs):
-    """Run objects for (name, family, overrides, seeds) entries, one per seed."""
+    """Run objects for RunSpec entries, one per seed."""
     out = []
-    for name, family, overrides, seeds in runs:
-        merged = dict(sweep.base, **overrides)
-        fam = family or merged.get('linear') or 'dense'
-        out.extend(Run(name, s, overrides, fam) for s in seeds or sweep.seeds)
+    for spec in runs:
+        fam = spec.family or dict(sweep.base, **spec.overrides).get('linear') or 'dense'
+        out.extend(Run(spec.name, s, spec.overrides, fam) for s in spec.seeds or sweep.seeds)
     return out
 
 
@@ -336,7 +344,7 @@ def dry_run(sweep, results):
                               bisect_run(sweep, b['hi'])[0]]) + runs
         note = (f"then bisection of {b['key']} in log space between {b['lo']} and {b['hi']} "
                 f"(at most {b.get('probes', 8)} probes) for the smallest value that closes "
-                f"{b.get('fraction', 0.9):.0%} of the gap between {b['low_ref'][0]} and {b['high_ref'][0]}")
+                f"{b.get('fraction', 0.9):.0%} of the gap between {b['low_ref'].name} and {b['high_ref'].name}")
     print(f'sweep {sweep.name} ({sweep.path}): {len(runs)} runs, mode {sweep.mode}, seeds {sweep.seeds}, '
           f'results in {results}/')
     head = f"{'run':<34}{'family':<14}{'trainable':>14}{'non-emb':>14}{'frozen':>15}{'emulated':>15}" \
@@ -653,7 +661,7 @@ def run_bisect(sweep, runner):
 
     lo_entry, lo = bisect_run(sweep, b['lo'])
     hi_entry, hi = bisect_run(sweep, b['hi'])
-    refs = {e[0]: expand(sweep, [e]) for e in (b['low_ref'], b['high_ref'])}
+    refs = {e.name: expand(sweep, [e]) for e in (b['low_ref'], b['high_ref'])}
     ends = {}
     for value, entry in ((lo, lo_entry), (hi, hi_entry)):
         ends[value] = expand(sweep, [entry])
@@ -664,9 +672,9 @@ def run_bisect(sweep, runner):
     if runner.stopping:
         return None
     losses = {name: loss_of(rs) for name, rs in refs.items()}
-    result = dict(key=b['key'], metric=metric, fraction=fraction, low_ref=b['low_ref'][0],
-                  high_ref=b['high_ref'][0], low_ref_loss=losses[b['low_ref'][0]],
-                  high_ref_loss=losses[b['high_ref'][0]], probes=[], answer=None, reached=False)
+    result = dict(key=b['key'], metric=metric, fraction=fraction, low_ref=b['low_ref'].name,
+                  high_ref=b['high_ref'].name, low_ref_loss=losses[b['low_ref'].name],
+                  high_ref_loss=losses[b['high_ref'].name], probes=[], answer=None, reached=False)
     if None in losses.values():
         result['error'] = 'a reference run failed: no target'
         return finish_bisect(sweep, runner, result)
