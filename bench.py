@@ -22,8 +22,8 @@ Benchmarks for nanoreparam, one section per flag, several sections per call allo
 
 All numbers are medians of several timed runs measured side by side in this one process on the same tensors; compare
 machines by the ratios (to clone, to dense), and absolute times only within one machine. Every row also prints its
-max error against a float64 oracle on a few rows, so a fast wrong kernel cannot hide.
-Other sections (--layers, --params, --train, ...) follow the same shape: a bench_<section>(args) function and a flag.
+max error against a float64 oracle on a few rows, so a fast wrong kernel cannot hide. Each section is one
+bench_<section>(args) function and one flag; parameter and FLOP counts are `python model.py --compare`'s.
 """
 import argparse
 import math

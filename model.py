@@ -77,7 +77,6 @@ class GPTConfig:
     frozen_mlp_ratio: int = 6          # hidden width of a frozen doped MLP layer, times n_embd
 
 
-ROLES = ('attn.q', 'attn.k', 'attn.v', 'attn.o', 'mlp.fc', 'mlp.gate', 'mlp.proj')
 RANK_SCHEDULES = ('constant', 'increasing', 'decreasing', 'linear', 'step', 'exponential', 'neg_quadratic')
 
 
@@ -104,7 +103,8 @@ def init_std(cfg, role, in_features):
 # the variants: one class each
 
 class VariantLinear(nn.Module):
-    """Shared surface. Subclasses set self.in_features / self.out_features and their parameters."""
+    """The surface every variant shares: in_features -> out_features and the accounting questions. Subclasses add
+    their parameters and the FLOPs of their forward and backward."""
     lr_mult = {}  # parameter name -> learning-rate multiplier (default 1)
 
     def __init__(self, in_features, out_features):
