@@ -105,7 +105,9 @@ def init_std(cfg, role, in_features):
 class VariantLinear(nn.Module):
     """The surface every variant shares: in_features -> out_features and the accounting questions. Subclasses add
     their parameters and the FLOPs of their forward and backward."""
-    lr_mult = {}  # parameter name -> learning-rate multiplier (default 1)
+    lr_mult = {}            # parameter name -> learning-rate multiplier (default 1)
+    n_frozen_per_step = 0   # frozen values used once per step (a random basis's P), not per token
+    shared = ()             # modules this layer uses but other layers share (the intrinsic α), counted once
 
     def __init__(self, in_features, out_features):
         super().__init__()
@@ -515,14 +517,24 @@ class BasisLinear(RandomBasisLinear):
 
 
 class IntrinsicVector(nn.Module):
-    """θ_d, the intrinsic model's d = cfg.intrinsic_dim coefficients, shared by every IntrinsicLinear. It lives once,
-    on the GPT (model.intrinsic.alpha); the layers hold it in a plain list, so it is one parameter and one state-dict
-    entry. lr_mult['alpha'] = sqrt(D / d), D = every weight the layers emulate (the heuristic of BasisLinear for a
-    global vector), or cfg.alpha_lr_mult when it is > 0."""
-    def __init__(self, d, lr_mult=1.0):
+    """θ_d, the intrinsic model's d = cfg.intrinsic_dim coefficients: one parameter shared by every IntrinsicLinear that
+    one LinearFactory builds, registered once, on the GPT (model.intrinsic.alpha). D, the number of weights those
+    layers emulate, grows as the factory builds them."""
+    family = 'intrinsic:alpha'
+    n_frozen = n_frozen_per_step = n_emulated = 0
+
+    def __init__(self, cfg):
         super().__init__()
-        self.alpha = nn.Parameter(torch.zeros(d))                                 # (d,)
-        self.lr_mult = {'alpha': lr_mult}
+        self.alpha = nn.Parameter(torch.zeros(cfg.intrinsic_dim))                 # (d,)
+        self.alpha_lr_mult, self.D = cfg.alpha_lr_mult, 0
+
+    @property
+    def n_trainable(self):
+        return self.alpha.numel()
+
+    @property
+    def lr_mult(self):  # BasisLinear's sqrt(D / d) heuristic for a global vector, unless alpha_lr_mult > 0
+        return {'alpha': self.alpha_lr_mult or math.sqrt(self.D / self.alpha.numel())}
 
 
 class IntrinsicLinear(RandomBasisLinear):
@@ -536,43 +548,20 @@ class IntrinsicLinear(RandomBasisLinear):
     big one and make the global column norm sqrt(#tensors). Every entry of P then has the same scale, 1/sqrt(D).
     SAID (cfg.intrinsic_said): W = W0 + λ c P_l α with one trainable λ per weight tensor, init 1, counted as this
     layer's n_trainable (so the budget is d + #tensors). λ trains at the base LR, like a norm gain.
-    cfg.basis_cache keeps this layer's projection as buffers too. Built by make_linear with a private α = 0 (usable
-    alone); GPT.__init__ then binds the shared one (bind_random_bases).
+    cfg.basis_cache keeps this layer's projection as buffers too.
     """
-    def __init__(self, cfg, role, layer_idx, in_features, out_features, std):
+    def __init__(self, cfg, role, layer_idx, in_features, out_features, std, intrinsic):
         super().__init__(cfg, role, layer_idx, in_features, out_features, std, cfg.intrinsic_dim,
                          cfg.intrinsic_projection)
-        self.bind(IntrinsicVector(cfg.intrinsic_dim), self.n_emulated)
+        self.shared = [intrinsic]    # a list: the vector is registered on the GPT, not once per layer
+        intrinsic.D += self.n_emulated
         if cfg.intrinsic_said:
             self.lam = nn.Parameter(torch.ones(()))                             # SAID's λ for this tensor
 
-    def bind(self, vector, D):
-        self.shared = [vector]       # a list: the vector is registered on the GPT, not once per layer
-        self.scale = math.sqrt(self.n_emulated / D)
-
     def coefficients(self):
-        alpha = self.shared[0].alpha
-        return alpha, (self.lam * self.scale if hasattr(self, 'lam') else self.scale)
-
-
-def bind_random_bases(cfg, blocks):
-    """Called once by GPT.__init__ when the blocks exist. Returns the intrinsic model's IntrinsicVector, handed to every
-    IntrinsicLinear with D, the number of weights they emulate (None without intrinsic layers); prints once what
-    basis_cache costs."""
-    layers = [m for m in blocks.modules() if isinstance(m, RandomBasisLinear)]   # modules() lists shared ones once
-    cache = sum(m.cache_bytes() for m in layers)
-    if cache:
-        print(f'basis_cache: {cache:,} bytes of buffers hold the random directions of {len(layers)} layers')
-    intrinsic = [m for m in layers if isinstance(m, IntrinsicLinear)]
-    if not intrinsic:
-        return None
-    d, D = cfg.intrinsic_dim, sum(m.n_emulated for m in intrinsic)
-    if d > D:
-        raise ConfigError(f'intrinsic_dim={d} exceeds the {D} weights of the intrinsic layers; lower it')
-    vector = IntrinsicVector(d, cfg.alpha_lr_mult or math.sqrt(D / d))
-    for m in intrinsic:
-        m.bind(vector, D)
-    return vector
+        intrinsic = self.shared[0]
+        scale = math.sqrt(self.n_emulated / intrinsic.D)
+        return intrinsic.alpha, (self.lam * scale if hasattr(self, 'lam') else scale)
 
 
 # name -> class; variants that take a rank get it from resolve_ranks()
@@ -657,17 +646,43 @@ def resolve_ranks(cfg, role, in_features, out_features):
     return ranks
 
 
+class LinearFactory:
+    """make_linear for one model: builds every matmul of its blocks, and owns what variants share across layers (the
+    intrinsic model's one α). Called as make_linear(cfg, role, layer_idx, in_features, out_features)."""
+    def __init__(self, cfg):
+        self.intrinsic = None     # the IntrinsicVector, made by the first intrinsic layer
+        self.built = []
+
+    def __call__(self, cfg, role, layer_idx, in_features, out_features):
+        name = variant_of(cfg, role)
+        needs = {}
+        if name in RANKED:
+            needs['rank'] = resolve_ranks(cfg, role, in_features, out_features)[layer_idx]
+        if name == 'intrinsic':
+            self.intrinsic = self.intrinsic or IntrinsicVector(cfg)
+            needs['intrinsic'] = self.intrinsic
+        layer = VARIANTS[name](cfg, role, layer_idx, in_features, out_features, init_std(cfg, role, in_features),
+                               **needs)
+        self.built.append(layer)
+        return layer
+
+    def finish(self, cfg):
+        """Once every layer is built: checks d against D, says what basis_cache costs, returns the IntrinsicVector
+        (None without intrinsic layers) for the GPT to register."""
+        bases = [m for m in self.built if isinstance(m, RandomBasisLinear)]
+        cache = sum(m.cache_bytes() for m in bases)
+        if cache:
+            print(f'basis_cache: {cache:,} bytes of buffers hold the random directions of {len(bases)} layers')
+        if self.intrinsic is not None and cfg.intrinsic_dim > self.intrinsic.D:
+            raise ConfigError(f'intrinsic_dim={cfg.intrinsic_dim} exceeds the {self.intrinsic.D} weights of the '
+                              f'intrinsic layers; lower it')
+        return self.intrinsic
+
+
 def make_linear(cfg, role, layer_idx, in_features, out_features):
-    """Every matmul of the blocks is built here. Returns a VariantLinear."""
-    name = variant_of(cfg, role)
-    if name not in VARIANTS:
-        raise ConfigError(f"unknown linear variant '{name}' for {role}; valid: {', '.join(VARIANTS)}")
-    std = init_std(cfg, role, in_features)
-    cls = VARIANTS[name]
-    if name in RANKED:
-        rank = resolve_ranks(cfg, role, in_features, out_features)[layer_idx]
-        return cls(cfg, role, layer_idx, in_features, out_features, std, rank)
-    return cls(cfg, role, layer_idx, in_features, out_features, std)
+    """One layer on its own (tests, benchmarks); a GPT's layers all come from its one LinearFactory."""
+    validate(cfg)
+    return LinearFactory(cfg)(cfg, role, layer_idx, in_features, out_features)
 
 
 # -----------------------------------------------------------------------------
@@ -695,7 +710,7 @@ class Rotary(nn.Module):
 
 
 class Attention(nn.Module):
-    def __init__(self, cfg, layer_idx):
+    def __init__(self, cfg, layer_idx, make_linear):
         super().__init__()
         d = cfg.n_embd
         self.n_head, self.head_dim, self.dropout = cfg.n_head, d // cfg.n_head, cfg.dropout
@@ -722,7 +737,7 @@ class Attention(nn.Module):
 
 
 class MLP(nn.Module):
-    def __init__(self, cfg, layer_idx, hidden=None):
+    def __init__(self, cfg, layer_idx, make_linear, hidden=None):
         super().__init__()
         d, hidden = cfg.n_embd, hidden or cfg.mlp_ratio * cfg.n_embd
         self.act = cfg.mlp
@@ -744,10 +759,10 @@ class MLP(nn.Module):
 
 class Block(nn.Module):
     """A trainable transformer layer: x + attn(norm(x)), then x + mlp(norm(x))."""
-    def __init__(self, cfg, layer_idx):
+    def __init__(self, cfg, layer_idx, make_linear):
         super().__init__()
-        self.ln_1, self.attn = nn.RMSNorm(cfg.n_embd), Attention(cfg, layer_idx)
-        self.ln_2, self.mlp = nn.RMSNorm(cfg.n_embd), MLP(cfg, layer_idx)
+        self.ln_1, self.attn = nn.RMSNorm(cfg.n_embd), Attention(cfg, layer_idx, make_linear)
+        self.ln_2, self.mlp = nn.RMSNorm(cfg.n_embd), MLP(cfg, layer_idx, make_linear)
         self.drop = nn.Dropout(cfg.dropout)
 
     def forward(self, x, cache=None, pos=0):
@@ -758,10 +773,10 @@ class Block(nn.Module):
 class FrozenMLPBlock(nn.Module):
     """A doped layer (LightOn): x + mlp(norm(x)) with a frozen random MLP of width frozen_mlp_ratio * n_embd,
     parameter-free norm, no attention. Nothing here is trained or stored."""
-    def __init__(self, cfg, layer_idx):
+    def __init__(self, cfg, layer_idx, make_linear):
         super().__init__()
         frozen = replace(cfg, linear='frozen', attn_linear='', mlp_linear='')
-        self.mlp = MLP(frozen, layer_idx, hidden=cfg.frozen_mlp_ratio * cfg.n_embd)
+        self.mlp = MLP(frozen, layer_idx, make_linear, hidden=cfg.frozen_mlp_ratio * cfg.n_embd)
 
     def forward(self, x, cache=None, pos=0):
         return x + self.mlp(norm(x))
@@ -857,10 +872,11 @@ class GPT(nn.Module):
         self.pattern = layer_pattern(cfg)
         self.block_of_layer = block_index(cfg, self.pattern)
         # unique modules only; layer l runs h[block_of_layer[l]], so shared blocks are stored once
+        make_linear = LinearFactory(cfg)
         self.h = nn.ModuleDict({
-            str(l): (Block(cfg, l) if self.pattern[l] == 'T' else FrozenMLPBlock(cfg, l))
+            str(l): (Block(cfg, l, make_linear) if self.pattern[l] == 'T' else FrozenMLPBlock(cfg, l, make_linear))
             for l in sorted(set(self.block_of_layer))})
-        self.intrinsic = bind_random_bases(cfg, self.h)  # the intrinsic model's one shared alpha, or None
+        self.intrinsic = make_linear.finish(cfg)  # the intrinsic model's one shared alpha, or None
         self.wte = nn.Embedding(V, E or H)
         self.embd_proj = nn.Linear(E, H, bias=False) if E else None   # ALBERT: V x E, then E x H
         self.ln_f = nn.RMSNorm(H)
@@ -945,9 +961,17 @@ class GPT(nn.Module):
                     out.append((l, name, m))
         return out
 
-    def embedding_params(self):
+    def accounted(self):
+        """(family, module) for every use of a module the accounting asks (n_trainable, n_frozen, n_emulated, ...):
+        each variant linear once per layer that runs it, then what they share across layers once."""
+        uses = [(f'{name.split(".")[0]}:{type(m).__name__}', m) for _, name, m in self.variant_modules()]
+        shared = {id(s): s for _, m in uses for s in m.shared}.values()
+        return uses + [(s.family, s) for s in shared]
+
+    def embedding_params(self, head=True):
+        """wte, the factorized projection and (head=True) the untied lm_head: the embedding parameters."""
         ps = [self.wte.weight] + ([self.embd_proj.weight] if self.embd_proj is not None else [])
-        return ps + ([self.lm_head.weight] if self.lm_head is not None else [])
+        return ps + ([self.lm_head.weight] if head and self.lm_head is not None else [])
 
     def param_counts(self):
         """Exact parameter accounting. Storage counts (trainable, frozen) see each tensor once, however many
@@ -957,19 +981,17 @@ class GPT(nn.Module):
         trainable_emb = sum(p.numel() for p in uniq if p.requires_grad and id(p) in emb_ids)
         trainable_nonemb = sum(p.numel() for p in uniq if p.requires_grad and id(p) not in emb_ids)
         frozen_params = sum(p.numel() for p in uniq if not p.requires_grad)
-        unique_variants = {id(m): m for _, _, m in self.variant_modules()}.values()
-        frozen = frozen_params + sum(m.n_frozen for m in unique_variants)
-        emulated = sum(m.n_emulated for _, _, m in self.variant_modules())
+        uses = self.accounted()
+        frozen = frozen_params + sum(m.n_frozen for m in {id(m): m for _, m in uses}.values())
+        emulated = sum(m.n_emulated for _, m in uses)
         families = {}
-        for l, role, m in self.variant_modules():
-            fam = families.setdefault(f'{role.split(".")[0]}:{type(m).__name__}', [0, 0, 0, set()])
+        for family, m in uses:
+            fam = families.setdefault(family, [0, 0, 0, set()])
             if id(m) not in fam[3]:
                 fam[0] += m.n_trainable
                 fam[1] += m.n_frozen
                 fam[3].add(id(m))
             fam[2] += m.n_emulated
-        if self.intrinsic is not None:  # the intrinsic layers' shared coefficients, on a line of their own
-            families['intrinsic:alpha'] = [self.intrinsic.alpha.numel(), 0, 0]
         state = {t.data_ptr(): t.numel() * t.element_size() for t in self.state_dict().values()}
         return dict(trainable=trainable_emb + trainable_nonemb, trainable_embedding=trainable_emb,
                     trainable_nonembedding=trainable_nonemb, frozen=frozen, emulated_nonembedding=emulated,
@@ -985,8 +1007,7 @@ class GPT(nn.Module):
         returned separately in 'step' since it does not scale with tokens."""
         cfg = self.config
         counts = self.param_counts()
-        below = any(p.requires_grad for p in [self.wte.weight] + ([self.embd_proj.weight] if self.embd_proj
-                                                                   is not None else []))
+        below = any(p.requires_grad for p in self.embedding_params(head=False))
         actual, step = 0, 0
         for layer in self.layers():
             if isinstance(layer, Block):
@@ -1003,8 +1024,7 @@ class GPT(nn.Module):
         head_trainable = self.lm_head is not None or self.wte.weight.requires_grad
         actual += 2 * V * H * (2 + head_trainable)  # forward, input grad, weight grad
         # frozen weights a token meets: a random basis's directions are used once per step, not per token
-        n_frozen = counts['frozen'] - sum(getattr(m, 'n_frozen_per_step', 0)
-                                          for m in {id(m): m for _, _, m in self.variant_modules()}.values())
+        n_frozen = counts['frozen'] - sum(m.n_frozen_per_step for m in {id(m): m for _, m in self.accounted()}.values())
         return dict(C_train=6 * counts['trainable_nonembedding'], C_actual=actual, step=step,
                     C_frozen_2_3=6 * counts['trainable_nonembedding'] + 4 * n_frozen,
                     C_frozen_0=6 * counts['trainable_nonembedding'])
