@@ -13,8 +13,9 @@ Benchmarks for nanoreparam, one section per flag, several sections per call allo
             Defaults: on CUDA tokens {8192, 32768} x n {256 ... 32768}; on CPU tokens 8192 x n {256, 1024, 4096} (about
             two minutes on 2 cores; dense is skipped for n > 4096 on CPU).
 
---variants  one training step (forward, backward, AdamW) of train.py's default model under each variant: time and
-            peak memory as ratios to dense (random bases regenerated and cached, dense and Fastfood projections).
+--variants  one training step (forward, backward, AdamW) of train.py's default model under each variant of
+            model.VARIANT_TABLE (the rows of `python model.py --compare`): time and peak memory as ratios to dense
+            (random bases regenerated and cached).
 
 --layers    fastfood and blockdiag layers (model.py, blocks=4) against nn.Linear(n, n) of the same emulated size: forward
             and forward+backward with the input gradient, x = (tokens, n), eager. Defaults: tokens 8192 x n {1024, 4096}
@@ -223,24 +224,6 @@ def bench_layers(args):
 # -----------------------------------------------------------------------------
 # --variants: a whole training step of the same model under each variant
 
-VARIANT_ROWS = [
-    ('dense', {}),
-    ('lowrank r=0.25', dict(linear='lowrank', attn_rank=0.25, mlp_rank=0.25)),
-    ('lora r=8', dict(linear='lora', attn_rank=8, mlp_rank=8)),
-    ('basis d=8 dense, regenerated', dict(linear='basis', basis_dim=8, basis_projection='dense')),
-    ('basis d=512 dense, regenerated', dict(linear='basis', basis_dim=512, basis_projection='dense')),
-    ('basis d=8 dense, cached', dict(linear='basis', basis_dim=8, basis_projection='dense', basis_cache=True)),
-    ('basis d=512 dense, cached', dict(linear='basis', basis_dim=512, basis_projection='dense', basis_cache=True)),
-    ('basis d=8 fastfood, regenerated', dict(linear='basis', basis_dim=8, basis_projection='fastfood')),
-    ('basis d=8 fastfood, cached', dict(linear='basis', basis_dim=8, basis_projection='fastfood', basis_cache=True)),
-    ('intrinsic d=5 fastfood', dict(linear='intrinsic', intrinsic_dim=5)),
-    ('intrinsic d=1000 fastfood', dict(linear='intrinsic', intrinsic_dim=1000)),
-    ('intrinsic d=1000 dense', dict(linear='intrinsic', intrinsic_dim=1000, intrinsic_projection='dense')),
-    ('fastfood', dict(linear='fastfood')),
-    ('blockdiag b=4', dict(linear='blockdiag')),
-]
-
-
 class StepMemory:
     """What a training step holds at its peak, in bytes, measured without CUDA: parameters, their gradients and AdamW's
     two moments, plus every tensor autograd saves for the backward pass (counted once per storage), plus the buffers.
@@ -262,14 +245,21 @@ class StepMemory:
 
 
 def bench_variants(args):
-    """One training step (forward, backward, AdamW) of train.py's default model (4 layers, 128 wide, vocab 218,
-    context 128, batch 32) under each variant: median time and peak memory, as ratios to dense."""
-    from model import GPT, GPTConfig
+    """One training step (forward, backward, AdamW) of train.py's default model (model.TABLE_BASE, batch 32) under
+    each variant of model.VARIANT_TABLE, basis rows with their directions regenerated and cached: median time and
+    peak memory, as ratios to dense."""
+    from model import GPT, GPTConfig, TABLE_BASE, VARIANT_TABLE
     device = torch.device(args.device)
     on_cuda = device.type == 'cuda'
     reps = args.reps or (20 if on_cuda else 3)
-    base = dict(vocab_size=218, block_size=128)
-    x = torch.randint(0, 218, (32, 128), device=device)
+    base = TABLE_BASE
+    x = torch.randint(0, base['vocab_size'], (32, base['block_size']), device=device)
+    rows = []
+    for name, kw in VARIANT_TABLE:
+        if kw.get('linear') == 'basis':
+            rows += [(f'{name}, regenerated', kw), (f'{name}, cached', dict(kw, basis_cache=True))]
+        else:
+            rows.append((name, kw))
     print("## --variants: one training step of the default model (4 x 128, batch 32 x 128 tokens), fp32, eager\n")
     print(f"{machine_line(device)}; median of {reps} runs. Memory: "
           + ("torch.cuda.max_memory_allocated." if on_cuda else
@@ -277,9 +267,9 @@ def bench_variants(args):
     print("| variant | trainable non-emb | ms/step | x dense | memory MB | x dense |")
     print("|---|---|---|---|---|---|")
     dense = None
-    for name, kw in VARIANT_ROWS:
+    for name, kw in rows:
         torch.manual_seed(0)
-        model = GPT(GPTConfig(**base, **kw)).to(device)
+        model = GPT(GPTConfig(**{**base, **kw})).to(device)
         opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
         def step():
             _, loss = model(x, x)

@@ -1099,14 +1099,23 @@ def config_from_dict(d):
     return GPTConfig(**{k: v for k, v in d.items() if k in names})
 
 
-# one row per way of saving parameters, for `python model.py --compare`
-COMPARE = [
+# The tables of variants use train.py's default model: GPTConfig's shape, context 128, and the vocabulary of its
+# default data (data/pystdlib_char: 218 characters on the Python 3 these tables were measured with).
+TABLE_BASE = dict(vocab_size=218, block_size=128)
+
+# One row per way of saving parameters: `python model.py --compare` counts them, `python bench.py --variants` times
+# them (every basis row twice: directions regenerated, and cached).
+VARIANT_TABLE = [
     ('dense', {}),
     ('lowrank r=0.25', dict(linear='lowrank', attn_rank=0.25, mlp_rank=0.25)),
     ('lora r=8', dict(linear='lora', attn_rank=8, mlp_rank=8)),
     ('basis d=5/layer', dict(linear='basis', basis_dim=5)),
+    ('basis d=8/layer', dict(linear='basis', basis_dim=8)),
+    ('basis d=512/layer', dict(linear='basis', basis_dim=512)),
+    ('basis d=8/layer fastfood', dict(linear='basis', basis_dim=8, basis_projection='fastfood')),
     ('intrinsic d=5', dict(linear='intrinsic', intrinsic_dim=5)),
     ('intrinsic d=1000', dict(linear='intrinsic', intrinsic_dim=1000)),
+    ('intrinsic d=1000 dense', dict(linear='intrinsic', intrinsic_dim=1000, intrinsic_projection='dense')),
     ('fastfood', dict(linear='fastfood')),
     ('blockdiag b=4', dict(linear='blockdiag', blocks=4)),
     ('doped TFTFT', dict(n_layer=5, doped=True)),
@@ -1116,11 +1125,13 @@ COMPARE = [
 ]
 
 
-def compare(**base):
-    """A Markdown table: each variant of the `base` model, its parameters, checkpoint bytes and FLOPs/token."""
+def compare(**overrides):
+    """A Markdown table: each variant of TABLE_BASE's model (plus overrides), its parameters, checkpoint bytes and
+    FLOPs/token."""
+    base = {**TABLE_BASE, **overrides}
     rows = ['| variant | trainable non-emb | trainable emb | frozen | emulated | checkpoint bytes | C_train/token '
             '| C_actual/token | per step |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|']
-    for name, kw in COMPARE:
+    for name, kw in VARIANT_TABLE:
         model = GPT(GPTConfig(**{**base, **kw}))
         c, f = model.param_counts(), model.flops_per_token()
         rows.append(f"| {name} | {c['trainable_nonembedding']:,} | {c['trainable_embedding']:,} | {c['frozen']:,} | "
@@ -1141,7 +1152,7 @@ if __name__ == '__main__':
         except (ValueError, SyntaxError):
             kw[k] = v
     if kw.pop('compare', None) is not None:
-        print(compare(**{**dict(vocab_size=218, block_size=128), **kw}))
+        print(compare(**kw))
     else:
         model = GPT(GPTConfig(**kw))
         print('\n'.join(filter(None, [model.rank_report(), model.param_report()])))
