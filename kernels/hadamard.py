@@ -17,7 +17,7 @@ torch.compile(fullgraph=True) traces through it without graph breaks):
             (backend='triton') with TRITON_INTERPRET=1 set: Triton's interpreter, for tests.
   'torch'   pure-torch fallback, picked everywhere else: H_n = H_k1 ⊗ H_k2 ⊗ ... (every k <= 32), one small matmul
             per factor, accumulated in fp32 (fp64 for fp64 input); on CPU done chunk by chunk so the intermediates
-            stay in cache. Measured fastest on CPU (research/feasibility.md, bench.py --kernels).
+            stay in cache. Measured fastest on CPU (bench.py --kernels).
   'dense'   x @ H_n with the full Sylvester matrix, in float64: the reference for tests (n² memory; small n only).
 """
 

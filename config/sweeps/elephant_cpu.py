@@ -1,11 +1,11 @@
-# Seed 000, "five parameters to fit an elephant", on 2 CPU cores: the default GPT (4 layers, 128 wide) on
-# pystdlib_char with a shorter context (block 64, batch 32: 2,048 tokens a step) so that three seeds fit,
-# trained from scratch with ever fewer trainable non-embedding parameters. Embeddings and head always train
-# (they are not counted, as in the blog). One learning rate (3e-3, with model.py's per-variant multipliers):
-# no claim here survives a per-variant lr sweep. The runs that end within a few hundredths of each other, and
-# dense (the seed-noise yardstick for the other CPU sweeps), train on three seeds; the rest on one.
-# Budget (2-core EPYC, idle): measured 41 min from a fresh clone, sweep + report (dense 123 ms/iter,
-# basis 165, intrinsic ~210).
+# Ghosh's "five parameters to fit an elephant" (blog post, docs/variants.md#references) on 2 CPU cores: the default
+# GPT (4 layers, 128 wide) on pystdlib_char with a shorter context (block 64, batch 32: 2,048 tokens a step) so that
+# three seeds fit, trained from scratch with ever fewer trainable non-embedding parameters. Embeddings and head
+# always train (they are not counted, as in the post). One learning rate (3e-3, with model.py's per-variant
+# multipliers): no claim here survives a per-variant lr sweep. The runs that end within a few hundredths of each
+# other, and dense (the seed-noise yardstick for the other CPU sweeps), train on three seeds; the rest on one.
+# Budget (2-core EPYC, idle): measured 41 min from a fresh clone, sweep + report (dense 123 ms/iter, basis 165,
+# intrinsic ~210).
 #   python sweep.py config/sweeps/elephant_cpu.py && python report.py results/elephant_cpu
 name = 'elephant_cpu'
 base = dict(block_size=64, max_iters=600, eval_interval=100, eval_iters=10, log_interval=50, warmup_iters=50)

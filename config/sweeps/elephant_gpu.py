@@ -1,8 +1,9 @@
-# Seed 000 at the blog's scale: GPT-2 small (12 layers, 768 wide, 12 heads, context 1024) pre-trained from
-# scratch on ~1B tokens of web text (the blog: C4; here FineWeb-Edu, python data/fineweb_edu/prepare.py
-# --num_shards 12), with dense, LoRA on a random init (~21M trainable, the blog's "20M"), 5 coefficients per
-# matrix (the blog's "1000 params"), a global intrinsic vector of d = 5 (the "five-parameter model") up to 10^4,
-# and the embeddings-only baseline. 524,288 tokens per step: 1907 steps = 1.0B tokens.
+# Ghosh's five-parameter experiment at its blog post's scale: GPT-2 small (12 layers, 768 wide, 12 heads, context
+# 1024) pre-trained from scratch on ~1B tokens of web text (the blog: C4; here FineWeb-Edu, python
+# data/fineweb_edu/prepare.py --num_shards 12), with dense, LoRA on a random init (~21M trainable, the blog's
+# "20M"), 5 coefficients per matrix (the blog's "1000 params"), a global intrinsic vector of d = 5 (the
+# "five-parameter model") up to 10^4, and the embeddings-only baseline. 524,288 tokens per step: 1907 steps = 1.0B
+# tokens.
 #   python sweep.py config/sweeps/elephant_gpu.py --dry-run     # counts and C_train per run
 #   python sweep.py config/sweeps/elephant_gpu.py && python report.py results/elephant_gpu
 from sweep import grid

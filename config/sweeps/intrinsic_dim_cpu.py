@@ -1,4 +1,4 @@
-# The intrinsic dimension of pre-training on 2 CPU cores (seed 000's question, Li et al. 2018's measure): the
+# The intrinsic dimension of pre-training on 2 CPU cores (Ghosh's question, Li et al. 2018's measure): the
 # smallest d at which a model trained only through theta = theta0 + P alpha (alpha of size d, P Fastfood)
 # closes 90% of the gap between the embeddings-only baseline and dense, found by bisection over d in log
 # space between 10 and 10^5 (the default model has 788k non-embedding weights). Same training as

@@ -1,5 +1,5 @@
-# The intrinsic dimension of pre-training at the blog's scale (GPT-2 small, ~1B tokens of FineWeb-Edu, as in
-# elephant_gpu.py): bisection over d in log space between 10^2 and 10^7 (85M non-embedding weights) for the
+# The intrinsic dimension of pre-training at the scale of Ghosh's blog post (GPT-2 small, ~1B tokens of FineWeb-Edu,
+# as in elephant_gpu.py): bisection over d in log space between 10^2 and 10^7 (85M non-embedding weights) for the
 # smallest d closing 90% of the embeddings-only -> dense gap.
 #   python sweep.py config/sweeps/intrinsic_dim_gpu.py --dry-run
 name = 'intrinsic_dim_gpu'

@@ -1,11 +1,11 @@
-# Seed 001 (LightOn, "Is the number of trainable parameters all that actually matters?") on 2 CPU cores: dense
-# models at four depths (their 3/6/12/24 layers become 1/2/4/8 at width 128), doped models (trainable blocks
-# interleaved with frozen random MLPs 6x wide, first and last trainable: 2, 3, 4 trainable of 3, 5, 7 layers),
-# Adaptive Fastfood in every matrix, and a block-diagonal + block-Hadamard MLP (4 blocks). report.py plots loss
-# against C_train (frozen costs 0), C_actual (structural FLOPs) and fits L = a C^-b per family.
-# Block 64, as in elephant_cpu.py. One seed, except dense_L4 and the block-diagonal MLP (three: on one seed the
-# block-diagonal MLP beat dense at 4 layers with half its trainable weights, inside dense's seed spread).
-# Budget (2-core EPYC, idle): 9 runs in 13 min measured (28 s for dense_L1 to 158 s for dense_L8), +5 min seeds.
+# LightOn (Chatelain et al. 2021, "Is the number of trainable parameters all that actually matters?") on 2 CPU
+# cores: dense models at four depths (their 3/6/12/24 layers become 1/2/4/8 at width 128), doped models (trainable
+# blocks interleaved with frozen random MLPs 6x wide, first and last trainable: 2, 3, 4 trainable of 3, 5, 7
+# layers), Adaptive Fastfood in every matrix, and a block-diagonal + block-Hadamard MLP (4 blocks). report.py plots
+# loss against C_train (frozen costs 0), C_actual (structural FLOPs) and fits L = a C^-b per family. Block 64, as in
+# elephant_cpu.py. One seed, except dense_L4 and the block-diagonal MLP (three: on one seed the block-diagonal MLP
+# beat dense at 4 layers with half its trainable weights, inside dense's seed spread). Budget (2-core EPYC, idle): 9
+# runs in 13 min measured (28 s for dense_L1 to 158 s for dense_L8), +5 min seeds.
 #   python sweep.py config/sweeps/lighton_cpu.py && python report.py results/lighton_cpu
 from sweep import grid
 name = 'lighton_cpu'

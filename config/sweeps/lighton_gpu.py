@@ -1,7 +1,7 @@
-# Seed 001 at LightOn's scale (their Tables 1-3): dense XXSmall/XSmall/Small (3/6/12 layers, d_model 768, 12
-# heads) and Medium (24 layers, 1024, 16 heads, lr 3e-4); doped XSmall/Small/Medium (5/11/23 layers, frozen MLPs
-# 6x wide); Adaptive Fastfood and block-diagonal MLP (4 blocks) at 12 layers, 1024 wide. Context 1024, 80
-# sequences per step (81,920 tokens), dropout 0.1, no weight decay, cosine decay. They trained 32G tokens of
+# LightOn (Chatelain et al. 2021) at their scale (their Tables 1-3): dense XXSmall/XSmall/Small (3/6/12 layers,
+# d_model 768, 12 heads) and Medium (24 layers, 1024, 16 heads, lr 3e-4); doped XSmall/Small/Medium (5/11/23 layers,
+# frozen MLPs 6x wide); Adaptive Fastfood and block-diagonal MLP (4 blocks) at 12 layers, 1024 wide. Context 1024,
+# 80 sequences per step (81,920 tokens), dropout 0.1, no weight decay, cosine decay. They trained 32G tokens of
 # French text; FineWeb-Edu here (python data/fineweb_edu/prepare.py --num_shards 300). _scale shortens every
 # schedule (1.0 = the paper's 32G tokens, ~5 GPU-days for Medium on 8 H100s; 0.1 is a first look).
 #   python sweep.py config/sweeps/lighton_gpu.py --dry-run

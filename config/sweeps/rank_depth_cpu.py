@@ -1,10 +1,10 @@
-# Seed 003 (rank vs depth) on 2 CPU cores, on a narrower model than the default (64 wide, 4 heads, block 64) so
-# that its runs fit: rank sweeps for attention and MLP separately (rank as a fraction of the break-even rank
-# mn/(m+n); 1.0 holds as many parameters as dense), depth vs rank at a fixed trainable budget (layers x rank
+# Gillis's rank-vs-depth proposal (2025) on 2 CPU cores, on a narrower model than the default (64 wide, 4 heads,
+# block 64) so that its runs fit: rank sweeps for attention and MLP separately (rank as a fraction of the break-even
+# rank mn/(m+n); 1.0 holds as many parameters as dense), depth vs rank at a fixed trainable budget (layers x rank
 # fraction = 2), the named depth schedules at rank 1/2, and a learning-rate sweep per variant (dense, lowrank).
-# Dense and the depth-x-rank runs (the seed's question: depth at a fixed budget) train on three seeds, to be
-# compared paired by seed in report.py; the rank sweeps, schedules and lr sweep on one.
-# Budget (2-core EPYC, idle): measured 21.5 min for the 38 runs (~25 s a 4-layer run).
+# Dense and the depth-x-rank runs (the proposal's question: depth at a fixed budget) train on three seeds, to be
+# compared paired by seed in report.py; the rank sweeps, schedules and lr sweep on one. Budget (2-core EPYC, idle):
+# measured 21.5 min for the 38 runs (~25 s a 4-layer run).
 #   python sweep.py config/sweeps/rank_depth_cpu.py && python report.py results/rank_depth_cpu
 from sweep import grid
 name = 'rank_depth_cpu'

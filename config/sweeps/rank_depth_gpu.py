@@ -1,8 +1,8 @@
-# Seed 003 at its scale: the nanochat-like baseline of depth 20 and width 1024 (8 heads of 128), FineWeb-Edu
-# (python data/fineweb_edu/prepare.py --num_shards 40), 524,288 tokens per step, 2,000 steps (1.05B tokens) per
-# run. Rank sweeps for attention and MLP separately, depth vs rank at a fixed budget (layers x rank fraction
-# = 10), the named schedules at rank 1/2, and a learning-rate sweep per variant. Outputs: val loss, time to
-# target, trainable parameters, peak memory (report.py's time_memory.png and tables).
+# Gillis's rank-vs-depth proposal (2025) at its scale: the nanochat-like baseline of depth 20 and width 1024 (8
+# heads of 128), FineWeb-Edu (python data/fineweb_edu/prepare.py --num_shards 40), 524,288 tokens per step, 2,000
+# steps (1.05B tokens) per run. Rank sweeps for attention and MLP separately, depth vs rank at a fixed budget
+# (layers x rank fraction = 10), the named schedules at rank 1/2, and a learning-rate sweep per variant. Outputs:
+# val loss, time to target, trainable parameters, peak memory (report.py's time_memory.png and tables).
 #   python sweep.py config/sweeps/rank_depth_gpu.py --dry-run
 from sweep import grid
 name = 'rank_depth_gpu'

@@ -1,10 +1,10 @@
-# Seed 004 (parameter sharing, GPT-Efficio / ALBERT) on 2 CPU cores: the default model (block 64, as in
-# elephant_cpu.py) with no sharing, one block shared by all 4 layers, pairs of layers sharing (share=2), each
-# with and without the factorized embedding (V x 32, then 32 x 128); and 8 layers sharing one block (the same
-# trainable parameters as 4 shared layers, twice the compute). Shared parameters count once as trainable, once
-# per use in C_actual. Three seeds for the no/pair/all comparison without factorized embedding (dense's
-# seed-to-seed spread here is ~0.04 nats, elephant_cpu.py), one for the rest.
-# Budget (2-core EPYC, idle): measured 21 min (~88 s a 4-layer run, 179 s the 8-layer one).
+# Parameter sharing (GPT-Efficio, Gholami & Omar 2023; ALBERT, Lan et al. 2020) on 2 CPU cores: the default model
+# (block 64, as in elephant_cpu.py) with no sharing, one block shared by all 4 layers, pairs of layers sharing
+# (share=2), each with and without the factorized embedding (V x 32, then 32 x 128); and 8 layers sharing one block
+# (the same trainable parameters as 4 shared layers, twice the compute). Shared parameters count once as trainable,
+# once per use in C_actual. Three seeds for the no/pair/all comparison without factorized embedding (dense's
+# seed-to-seed spread here is ~0.04 nats, elephant_cpu.py), one for the rest. Budget (2-core EPYC, idle): measured
+# 21 min (~88 s a 4-layer run, 179 s the 8-layer one).
 #   python sweep.py config/sweeps/sharing_cpu.py && python report.py results/sharing_cpu
 from sweep import grid
 name = 'sharing_cpu'

@@ -1,7 +1,7 @@
-# Seed 004 at GPU scale: a 24-layer, 1024-wide model (GPT-2 medium's shape) on FineWeb-Edu with no sharing,
-# all layers sharing one block, groups of 2 and of 4, each with and without an ALBERT factorized embedding
-# (E = 128 for a 32k vocabulary; the CPU file uses 32 for 218 characters). 524,288 tokens per step, 4,000
-# steps (2.1B tokens) per run.
+# Parameter sharing (GPT-Efficio; ALBERT) at GPU scale: a 24-layer, 1024-wide model (GPT-2 medium's shape) on
+# FineWeb-Edu with no sharing, all layers sharing one block, groups of 2 and of 4, each with and without an ALBERT
+# factorized embedding (E = 128 for a 32k vocabulary; the CPU file uses 32 for 218 characters). 524,288 tokens per
+# step, 4,000 steps (2.1B tokens) per run.
 #   python data/fineweb_edu/prepare.py --num_shards 80 && python sweep.py config/sweeps/sharing_gpu.py
 from sweep import grid
 name = 'sharing_gpu'

@@ -1,8 +1,8 @@
-# Seed 002 (low-rank substitution) on 2 CPU cores: replace the attention (SA) or MLP matrices of the default
+# Armstrong's low-rank substitution study on 2 CPU cores: replace the attention (SA) or MLP matrices of the default
 # 4-layer model (block 64, as in elephant_cpu.py) by W = B A from scratch. "Lg" = rank 1.0 of the break-even rank
 # mn/(m+n) (as many parameters as dense), "Med" = 0.25; Inc/Dec = ranks doubling / halving with depth from rank
-# 1/2 of break-even (the seed's [5, 20, 50, 100] / [100, 50, 20, 5] at width 384). 4 vs 8 layers: MedSA-MedMLP
-# at 8 layers (the seed's disappointing pair) and at rank 0.5 (8 layers with the dense 4-layer budget).
+# 1/2 of break-even (the study's [5, 20, 50, 100] / [100, 50, 20, 5] at width 384). 4 vs 8 layers: MedSA-MedMLP
+# at 8 layers (the study's disappointing pair) and at rank 0.5 (8 layers with the dense 4-layer budget).
 # The attention-vs-MLP comparison (Full, Lg, Med) and the Inc/Dec schedules train on three seeds, compared paired
 # by seed in report.py (dense's seed-to-seed spread is ~0.04 nats here); the 8-layer runs on one.
 # Budget (2-core EPYC, idle): measured 30 min (53-87 s a 4-layer run, 126-152 s an 8-layer one).

@@ -1,6 +1,6 @@
-# Seed 002 at its scale: 4 layers (one at 8), width 384, TinyStories for one pass over a subset (~100M tokens
-# here: 24,576 tokens per step x 4,000 steps). Runs as in substitution_cpu.py; three seeds for every run (the
-# seed's five baseline seeds spanned 0.09 nats: differences below ~0.05 need several).
+# Armstrong's low-rank substitution study at its scale: 4 layers (one at 8), width 384, TinyStories for one pass
+# over a subset (~100M tokens here: 24,576 tokens per step x 4,000 steps). Runs as in substitution_cpu.py; three
+# seeds for every run (the study's five baseline seeds spanned 0.09 nats: differences below ~0.05 need several).
 #   python data/tinystories/prepare.py && python sweep.py config/sweeps/substitution_gpu.py
 from sweep import grid
 name = 'substitution_gpu'
