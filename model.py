@@ -12,6 +12,7 @@ they stand for. Every variant is one small class with the same surface:
 
 Frozen random tensors are never stored: they are non-persistent buffers drawn from a torch.Generator seeded by
 (cfg.seed, layer, role, purpose), so a checkpoint holds only what was trained and a rebuilt model is identical.
+The math, init derivations and FLOP counts of every variant are in docs/variants.md.
 """
 
 import math
@@ -166,14 +167,12 @@ class FrozenLinear(VariantLinear):
 
 
 class LowRankLinear(VariantLinear):
-    """W = B A replaces W. A: r x in, B: out x r, r(in + out) trainable.
-    Init targets the product (research notes §3): A ~ N(0, 1/in), B ~ N(0, std^2 in / r), so that
-    Var(W_ij) = r * (1/in) * std^2 * in / r = std^2, the dense init's variance."""
+    """W = B A replaces W, r(in + out) trainable. The init targets the product's variance, not each factor's."""
     def __init__(self, cfg, role, layer_idx, in_features, out_features, std, rank):
         super().__init__(in_features, out_features)
         self.rank = rank
-        self.A = nn.Parameter(torch.randn(rank, in_features) * in_features ** -0.5)
-        self.B = nn.Parameter(torch.randn(out_features, rank) * std * math.sqrt(in_features / rank))
+        self.A = nn.Parameter(torch.randn(rank, in_features) * in_features ** -0.5)                 # (r, in)
+        self.B = nn.Parameter(torch.randn(out_features, rank) * std * math.sqrt(in_features / rank))  # (out, r)
         self.lr_mult = {'A': cfg.factor_lr_mult, 'B': cfg.factor_lr_mult}
 
     def forward(self, x):
@@ -192,8 +191,8 @@ class LowRankLinear(VariantLinear):
 
 
 class LoRALinear(LowRankLinear):
-    """W = W0 + (alpha/r) B A: LoRA on a frozen random init (the seed blog's baseline).
-    W0 is at the dense init and B = 0, so the effective weight starts exactly at a dense init."""
+    """W = W0 + (alpha/r) B A (Hu et al. 2021) on a frozen random W0, as in Ghosh's five-parameter experiment.
+    B = 0, so the effective weight starts exactly at a dense init."""
     def __init__(self, cfg, role, layer_idx, in_features, out_features, std, rank):
         super().__init__(cfg, role, layer_idx, in_features, out_features, std, rank)
         gen = frozen_generator(cfg, layer_idx, role, 'W0')
@@ -212,27 +211,10 @@ class LoRALinear(LowRankLinear):
 
 
 class FastfoodLinear(VariantLinear):
-    """Adaptive Fastfood (Le, Sarlos, Smola 2013; Yang et al. 2015, "Deep Fried Convnets"), per n x n block:
-        W x = S ⊙ H (G ⊙ Π (H (B ⊙ x)))
-    H is the orthonormal Walsh-Hadamard transform (kernels/hadamard.py), S, G, B trainable diagonals, Π a fixed random
-    permutation `perm` regenerated from the seed. n = in_features rounded up to a power of two (x is zero-padded);
-    k = ceil(out/n) independent blocks are stacked and the output is sliced to out_features.
-
-    Only entries that can reach the output are stored: B holds k x in (a B on the zero padding would never learn), G
-    k x n, S out (rows past out are sliced away); all three are flat vectors, so AdamW does not decay them.
-    n_trainable = k*in + k*n + out, which is 3n for in = out = n.
-    `perm` is an index map, not a weight: n_frozen = 0 (and it is never stored, like every frozen tensor).
-
-    Init, Fastfood's scalings written for the orthonormal H: B = ±1, G ~ N(0, 1), S_i = std sqrt(n) s_i / ||G||,
-    s_i ~ chi_n. Row i of H G Π H B has squared norm sum_k H_ik^2 G_k^2 = ||G||^2 / n exactly (H_ik^2 = 1/n), so row i
-    of W has squared norm std^2 s_i^2, expectation n std^2: per-entry variance std^2 as the dense init, with
-    Gaussian-like row norms (Le et al.'s 1/(sigma sqrt(n)) S H G Π H B with H unnormalised is the same matrix). Every
-    entry has the same marginal variance, so dropping the padded columns keeps it. Parameters start at O(1).
-
-    FLOPs per token (the orthonormal 1/sqrt(n) can be folded into S and G and is not counted; Π moves data):
-      forward  k*in (B) + 2 k n log2 n (two Hadamards, n log2 n adds each) + k*n (G) + out (S)
-      backward 2 k n log2 n (both Hadamards again) + 3 out (grad of S, grad into the S product) + 3 k n (G)
-               + 2 k in (grad of B) + 2 k in if the input needs a gradient (B products, summed over the k blocks)
+    """Adaptive Fastfood (Le, Sarlos, Smola 2013; Yang et al. 2015), per n x n block W x = S ⊙ H G Π H (B ⊙ x):
+    H the orthonormal Walsh-Hadamard transform, S, G, B trained diagonals, Π a permutation regenerated from seeds.
+    n = in_features rounded up to a power of two (x zero-padded), k = ceil(out/n) blocks stacked; only entries that
+    can reach the output are stored. Init scalings and FLOPs: docs/variants.md#fastfood.
     """
     def __init__(self, cfg, role, layer_idx, in_features, out_features, std):
         super().__init__(in_features, out_features)
@@ -278,17 +260,9 @@ class FastfoodLinear(VariantLinear):
 
 
 class BlockDiagLinear(VariantLinear):
-    """y = (H_b ⊗ I_{out/b}) BlockDiag(W_1..W_b) x, LightOn's structured MLP: b = cfg.blocks dense (out/b) x (in/b)
-    blocks, block j reading the j-th contiguous slice of x, then the orthonormal block Hadamard that mixes output t of
-    every block (kernels.hadamard.block_hadamard_transform). n_trainable = in*out / b.
-
-    Init: every entry of H_b/sqrt(b) is ±1/sqrt(b), so the effective weight is dense with entries ±W_j[r, c] / sqrt(b).
-    Blocks ~ N(0, b std^2) give it the dense init's variance std^2; with std = in^-1/2 that is (in/b)^-1/2, the fan-in
-    of a block (times GPT-2's 1/sqrt(2L) on residual projections). Output variance (in/b) * b std^2 * Var(x) =
-    in std^2 Var(x), as dense.
-
-    FLOPs per token: forward 2 in out / b (blocks) + out log2 b (block Hadamard, adds); backward out log2 b (the
-    Hadamard of the gradient) + 2 in out / b (weight grad) + 2 in out / b if the input needs a gradient.
+    """y = (H_b ⊗ I_{out/b}) BlockDiag(W_1..W_b) x, LightOn's structured MLP (Chatelain et al. 2021): b = cfg.blocks
+    dense blocks, block j reading the j-th slice of x, then an orthonormal block Hadamard mixing the blocks' outputs.
+    Blocks ~ N(0, b std^2) give the effective weight the dense variance (docs/variants.md#blockdiag).
     """
     def __init__(self, cfg, role, layer_idx, in_features, out_features, std):
         super().__init__(in_features, out_features)
@@ -296,7 +270,8 @@ class BlockDiagLinear(VariantLinear):
         if not is_pow2(b) or in_features % b or out_features % b:
             raise ConfigError(f'blocks={b}: blockdiag needs a power of two dividing in_features={in_features} and '
                               f'out_features={out_features} of {role}; pick blocks from 1, 2, 4, ... that divides both')
-        self.weight = nn.Parameter(torch.randn(b, out_features // b, in_features // b) * std * math.sqrt(b))
+        W = torch.randn(b, out_features // b, in_features // b)                        # (b, out/b, in/b)
+        self.weight = nn.Parameter(W * std * math.sqrt(b))
 
     def forward(self, x):
         b, o, i = self.weight.shape
@@ -346,29 +321,13 @@ class ProjectAlpha(torch.autograd.Function):
 
 
 class RandomBasisLinear(VariantLinear):
-    """W = W0 + c · reshape(P α, (out, in)): the machinery shared by `basis` and `intrinsic`.
-
-    W0 is the dense init (frozen buffer from seed 'W0'), α (d,) starts at 0, so W starts exactly at a dense init (the
-    offset form of Li et al. / Aghajanyan et al.; research notes §4.4). P: (D, d), D = out*in, has columns of norm 1
-    (exactly for dense and fft, ≈ 1 for fastfood); c rescales them (1 for basis, see IntrinsicLinear).
-    P is never stored: its random parts are redrawn from seeds (cfg.seed, layer, role, purpose) in forward and again
-    in backward (ProjectAlpha), or kept as non-persistent buffers with cfg.basis_cache=True (memory for speed).
-      dense     column k = W_k / ||W_k||_F with W_k ~ N(0, 1)^(out x in) from seed 'W{k}', k = 1..d. Regenerated
-                BASIS_CHUNK elements at a time: forward sums α_k W_k, backward takes <G_W, W_k>.
-      fastfood  Li et al.'s transform: P α = (H G Π H B [α; 0])[:D] / (sqrt(L ||G||^2) sqrt(D/L)), H the unnormalised
-                Walsh-Hadamard transform of length L = next pow2 >= max(D, d) (α zero-padded, outputs past D dropped),
-                B ±1 signs, Π a permutation `perm`, G ~ N(0, 1), each of length L. H B e_k has L entries ±1, so a column
-                has norm sqrt(D) ||G|| before the divisor: ≈ 1 after it, exactly 1 when D = L. O(L log L).
-      fft       the seed blog's FFT Fastfood (sign flip B, Fourier transform, permutation Π), with the factors in the
-                transposed order: P α = sqrt(N/D) (B ⊙ Hartley(Π^T [α; 0]))[:D], N = max(D, d). α_k drives the random
-                frequency perm[k] and B flips the sign of every output entry; in the blog's order Π F B [α; 0],
-                direction k would be a permuted sinusoid of frequency k and direction 1 a constant matrix. Hartley
-                (Re F - Im F) keeps it real; it is orthonormal, so for d <= D = N the columns are exactly orthonormal:
-                column k, entry j = B_j cas(2 pi j perm[k] / N) / sqrt(N).
-    n_frozen counts the random values drawn from seeds: W0 (D) plus the projection's (dense d*D, fastfood B and G 2L,
-    fft B N; a permutation is an index map, not a weight, as in FastfoodLinear). 0 bytes on disk.
-    FLOPs: per token a dense layer's, forward 2D, backward 2D for G_W = grad_out^T x (needed for grad α) plus 2D for
-    the input gradient if needed. flops_step() is paid once per forward+backward call (see its docstring).
+    """W = W0 + c · reshape(P α, (out, in)): the machinery shared by `basis` and `intrinsic` (Li et al. 2018's offset
+    form). W0 is the dense init and α starts at 0, so W starts exactly at W0. P (D x d, D = out*in, unit-norm columns)
+    is never stored: its random parts are redrawn from seeds in forward and again in backward (ProjectAlpha), or kept
+    as buffers with cfg.basis_cache. Projections (docs/variants.md#the-three-projections):
+      dense     column k = W_k / ||W_k||_F, W_k ~ N(0, 1)^(out x in) from seed 'W{k}'
+      fastfood  (H G Π H B [α; 0])[:D] / (sqrt(L) ||G|| sqrt(D/L)), H unnormalised, length L = next pow2 >= max(D, d)
+      fft       sqrt(N/D) (B ⊙ Hartley(Π^T [α; 0]))[:D], N = max(D, d): Ghosh's FFT Fastfood, factors transposed
     """
     def __init__(self, cfg, role, layer_idx, in_features, out_features, std, d, projection):
         super().__init__(in_features, out_features)
@@ -479,17 +438,14 @@ class RandomBasisLinear(VariantLinear):
         return 2 * tokens * self.n_emulated * (1 + needs_input_grad)  # G_W (for grad α) + input grad
 
     def flops_step(self):
-        """FLOPs of building ΔW in forward and grad α in backward, once per forward+backward call (per micro-step),
-        plus D for W0 + ΔW. dense: 2dD each way (one multiply-add per entry and direction; drawing the Gaussians is
-        not counted). fastfood: each way two unnormalised Hadamards of L log2 L adds, plus B (d), G (L) and the
-        divisor (D). fft: each way one complex FFT of N points counted as 5 N ceil(log2 N), plus Hartley and B (2N)."""
+        """ΔW = P α forward and grad α = P^T G_W backward, once per forward+backward call, plus D for W0 + ΔW."""
         d, D, N = self.d, self.n_emulated, self.N
         if self.projection == 'dense':
-            one_way = 2 * d * D
+            one_way = 2 * d * D                                     # a multiply-add per entry and direction
         elif self.projection == 'fastfood':
-            one_way = 2 * N * int(math.log2(N)) + d + N + D
+            one_way = 2 * N * int(math.log2(N)) + d + N + D         # two Hadamards (adds), B, G, the divisor
         else:
-            one_way = 5 * N * math.ceil(math.log2(N)) + 2 * N
+            one_way = 5 * N * math.ceil(math.log2(N)) + 2 * N       # one complex FFT, Hartley and B
         return 2 * one_way + D
 
     def extra_repr(self):
@@ -497,12 +453,8 @@ class RandomBasisLinear(VariantLinear):
 
 
 class BasisLinear(RandomBasisLinear):
-    """W = W0 + sum_{k=1..d} α_k W_k, d = cfg.basis_dim trainable coefficients per layer, W_k frozen random directions
-    of unit Frobenius norm (cfg.basis_projection: dense | fastfood | fft, see RandomBasisLinear). n_trainable = d.
-
-    Learning rate (research notes §4.4, a heuristic): an Adam step moves every α_k by about lr, so ||ΔW||_F moves by
-    about lr sqrt(d) (unit, nearly orthogonal W_k) where a dense Adam step moves W by lr sqrt(D). Matching them gives
-    lr_α = lr sqrt(D / d), D = out*in: lr_mult['alpha'] = sqrt(D / d), or cfg.alpha_lr_mult when it is > 0."""
+    """W = W0 + sum_{k=1..d} α_k W_k, d = cfg.basis_dim coefficients per layer, W_k unit-norm random directions.
+    α learns at lr sqrt(D / d), a heuristic that matches the norm of a dense Adam step (docs/variants.md#basis)."""
     def __init__(self, cfg, role, layer_idx, in_features, out_features, std):
         d = cfg.basis_dim
         if d > in_features * out_features:
@@ -517,9 +469,9 @@ class BasisLinear(RandomBasisLinear):
 
 
 class IntrinsicVector(nn.Module):
-    """θ_d, the intrinsic model's d = cfg.intrinsic_dim coefficients: one parameter shared by every IntrinsicLinear that
-    one LinearFactory builds, registered once, on the GPT (model.intrinsic.alpha). D, the number of weights those
-    layers emulate, grows as the factory builds them."""
+    """θ_d, the intrinsic model's d = cfg.intrinsic_dim coefficients: one parameter shared by every IntrinsicLinear
+    that one LinearFactory builds, registered once, on the GPT (model.intrinsic.alpha). D, the number of weights
+    those layers emulate, grows as the factory builds them."""
     family = 'intrinsic:alpha'
     n_frozen = n_frozen_per_step = n_emulated = 0
 
@@ -538,17 +490,9 @@ class IntrinsicVector(nn.Module):
 
 
 class IntrinsicLinear(RandomBasisLinear):
-    """One slice of the intrinsic model θ = θ0 + P α (Li et al. 2018; Aghajanyan et al. 2021): W = W0 + c P_l α with
-    α the model's one shared IntrinsicVector and P_l this layer's own seeded projection (cfg.intrinsic_projection:
-    dense | fastfood | fft, see RandomBasisLinear), columns of norm 1.
-
-    Normalisation: c = sqrt(D_l / D), D_l = out*in and D = the sum over all intrinsic layers, so a column of the whole
-    P (the stacked slices) has norm 1 (exactly for dense and fft, ≈ 1 for fastfood), as with Li's single global
-    transform and unlike one unit-norm Fastfood per tensor (Aghajanyan), which would move a small tensor as much as a
-    big one and make the global column norm sqrt(#tensors). Every entry of P then has the same scale, 1/sqrt(D).
-    SAID (cfg.intrinsic_said): W = W0 + λ c P_l α with one trainable λ per weight tensor, init 1, counted as this
-    layer's n_trainable (so the budget is d + #tensors). λ trains at the base LR, like a norm gain.
-    cfg.basis_cache keeps this layer's projection as buffers too.
+    """One slice of the intrinsic model θ = θ0 + P α (Li et al. 2018; Aghajanyan et al. 2021): W = W0 + c P_l α,
+    α the model's one IntrinsicVector, P_l this layer's own projection. c = sqrt(D_l / D) gives the stacked P
+    unit-norm columns; SAID (cfg.intrinsic_said) adds one trained λ per tensor (docs/variants.md#intrinsic).
     """
     def __init__(self, cfg, role, layer_idx, in_features, out_features, std, intrinsic):
         super().__init__(cfg, role, layer_idx, in_features, out_features, std, cfg.intrinsic_dim,
@@ -594,9 +538,9 @@ def break_even_rank(m, n):
 
 def schedule_rank(schedule, r, rank_min, layer_idx, n_layer):
     """Per-layer rank from a base rank r. t = layer / (L - 1) runs from 0 (first layer) to 1 (last).
-    increasing / decreasing: the seed experiment's ramps, doubling / halving per layer from rank_min / to r;
-    linear, step, exponential, neg_quadratic: r at the first layer down to rank_min at the last, along a line,
-    a step at half depth, a geometric curve, and r - (r - rank_min) t^2 (stays high, then drops)."""
+    increasing / decreasing: Armstrong's Inc / Dec ramps, doubling / halving per layer from rank_min / to r;
+    linear, step, exponential, neg_quadratic (Gillis's four): r at the first layer down to rank_min at the last,
+    along a line, a step at half depth, a geometric curve, and r - (r - rank_min) t^2 (docs/variants.md)."""
     L, l = n_layer, layer_idx
     t = l / (L - 1) if L > 1 else 0.0
     if schedule == 'constant':
@@ -771,8 +715,8 @@ class Block(nn.Module):
 
 
 class FrozenMLPBlock(nn.Module):
-    """A doped layer (LightOn): x + mlp(norm(x)) with a frozen random MLP of width frozen_mlp_ratio * n_embd,
-    parameter-free norm, no attention. Nothing here is trained or stored."""
+    """A doped layer (Chatelain et al. 2021): x + mlp(norm(x)) with a frozen random MLP of width
+    frozen_mlp_ratio * n_embd, parameter-free norm, no attention. Nothing here is trained or stored."""
     def __init__(self, cfg, layer_idx, make_linear):
         super().__init__()
         frozen = replace(cfg, linear='frozen', attn_linear='', mlp_linear='')
@@ -791,7 +735,7 @@ def layer_pattern(cfg):
         return pattern
     if not cfg.doped:
         return 'T' * cfg.n_layer
-    # LightOn: alternate, first and last trainable (5 layers -> TFTFT: 3 trainable + 2 frozen)
+    # Chatelain et al. 2021: alternate, first and last trainable (5 layers -> TFTFT: 3 trainable + 2 frozen)
     return ''.join('T' if l % 2 == 0 or l == cfg.n_layer - 1 else 'F' for l in range(cfg.n_layer))
 
 
@@ -999,12 +943,9 @@ class GPT(nn.Module):
                     families={k: v[:3] for k, v in families.items()})
 
     def flops_per_token(self):
-        """Structural FLOPs per training token (forward + backward), and the conventions beside it.
-        C_train = 6 N_trainable_nonembedding (Kaplan, LightOn). C_actual walks the network bottom up: each
-        module's own forward and backward, an input gradient only where something below it is trainable,
-        shared modules once per use, attention 12 * n_embd * T per attention layer (QK^T and AV, forward and
-        backward, full context as in nanoGPT), the lm_head matmul. Per-step work (basis materialisation) is
-        returned separately in 'step' since it does not scale with tokens."""
+        """Structural FLOPs per training token, forward + backward (conventions: docs/variants.md#conventions).
+        C_actual walks the network bottom up, paying an input gradient only where something below trains; work paid
+        once per step (building a random basis's ΔW) is apart, in 'step'."""
         cfg = self.config
         counts = self.param_counts()
         below = any(p.requires_grad for p in self.embedding_params(head=False))
