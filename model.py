@@ -2,12 +2,14 @@
 nanoreparam's GPT, in one file.
 
 A modern decoder-only transformer (pre-norm RMSNorm, rotary, QK-norm, no biases, relu^2 MLP) whose every
-matmul inside the blocks comes from one factory, make_linear(cfg, role, layer_idx, in_features, out_features).
-The config switches that factory among ways of spending fewer trainable parameters than the dense weight
-they stand for. Every variant is one small class with the same surface:
+matmul inside the blocks comes from one factory, make_linear(cfg, role, layer_idx, in_features, out_features)
+(one LinearFactory per model, which also owns what layers share). The config switches that factory among ways
+of spending fewer trainable parameters than the dense weight they stand for. Every variant is one small class
+with the same surface, and the accounting asks every one the same questions:
 
     forward(x)                            x[..., in] -> [..., out]
     n_trainable, n_frozen, n_emulated     parameter accounting (n_emulated = in * out)
+    n_frozen_per_step, shared             frozen values used once per step; modules shared across layers
     flops_fwd(tokens), flops_bwd(tokens, needs_input_grad), flops_step()   structural FLOPs
 
 Frozen random tensors are never stored: they are non-persistent buffers drawn from a torch.Generator seeded by

@@ -125,6 +125,25 @@ def test_lora_and_frozen_counts():
     assert frozen['frozen'] == 2 * 12 * d * d
 
 
+@pytest.mark.parametrize('variant', ALL_VARIANTS)
+def test_every_variant_answers_the_accounting_questions(variant):
+    """param_counts and flops_per_token ask every module the same questions, with no per-variant special case:
+    the per-family rows (with the intrinsic vector's own row) add up to the model's totals."""
+    model = tiny(linear=variant, intrinsic_dim=8, basis_dim=4)
+    for _, _, m in model.variant_modules():
+        assert 0 <= m.n_frozen_per_step <= m.n_frozen
+        assert m.n_emulated == m.in_features * m.out_features
+        assert min(m.flops_fwd(1), m.flops_bwd(1, True), m.flops_step()) >= 0
+    c = model.param_counts()
+    norms = 2 * 2 * 32 + 32
+    assert sum(v[0] for v in c['families'].values()) + norms == c['trainable_nonembedding']
+    assert sum(v[1] for v in c['families'].values()) == c['frozen']
+    assert sum(v[2] for v in c['families'].values()) == c['emulated_nonembedding']
+    if variant == 'intrinsic':  # one shared vector, built by the model's factory and registered once
+        assert c['families']['intrinsic:alpha'] == [8, 0, 0]
+        assert {id(m.shared[0]) for _, _, m in model.variant_modules()} == {id(model.intrinsic)}
+
+
 def test_per_family_variants():
     model = tiny(attn_linear='frozen', mlp_linear='lowrank', mlp_rank=4)
     kinds = {role: type(m).__name__ for _, role, m in model.variant_modules()}
