@@ -595,7 +595,7 @@ def resolve_ranks(cfg, role, in_features, out_features):
 class LinearFactory:
     """make_linear for one model: builds every matmul of its blocks, and owns what variants share across layers (the
     intrinsic model's one α). Called as make_linear(cfg, role, layer_idx, in_features, out_features)."""
-    def __init__(self, cfg):
+    def __init__(self):
         self.intrinsic = None     # the IntrinsicVector, made by the first intrinsic layer
         self.built = []
 
@@ -612,23 +612,23 @@ class LinearFactory:
         self.built.append(layer)
         return layer
 
-    def finish(self, cfg):
+    def finish(self):
         """Once every layer is built: checks d against D, says what basis_cache costs, returns the IntrinsicVector
         (None without intrinsic layers) for the GPT to register."""
         bases = [m for m in self.built if isinstance(m, RandomBasisLinear)]
         cache = sum(m.cache_bytes() for m in bases)
         if cache:
             print(f'basis_cache: {cache:,} bytes of buffers hold the random directions of {len(bases)} layers')
-        if self.intrinsic is not None and cfg.intrinsic_dim > self.intrinsic.D:
-            raise ConfigError(f'intrinsic_dim={cfg.intrinsic_dim} exceeds the {self.intrinsic.D} weights of the '
-                              f'intrinsic layers; lower it')
+        if self.intrinsic is not None and self.intrinsic.alpha.numel() > self.intrinsic.D:
+            raise ConfigError(f'intrinsic_dim={self.intrinsic.alpha.numel()} exceeds the {self.intrinsic.D} weights '
+                              f'of the intrinsic layers; lower it')
         return self.intrinsic
 
 
 def make_linear(cfg, role, layer_idx, in_features, out_features):
     """One layer on its own (tests, benchmarks); a GPT's layers all come from its one LinearFactory."""
     validate(cfg)
-    return LinearFactory(cfg)(cfg, role, layer_idx, in_features, out_features)
+    return LinearFactory()(cfg, role, layer_idx, in_features, out_features)
 
 
 # -----------------------------------------------------------------------------
@@ -817,12 +817,13 @@ class GPT(nn.Module):
         V, H, E = cfg.vocab_size, cfg.n_embd, cfg.embd_dim
         self.pattern = layer_pattern(cfg)
         self.block_of_layer = block_index(cfg, self.pattern)
-        # unique modules only; layer l runs h[block_of_layer[l]], so shared blocks are stored once
-        make_linear = LinearFactory(cfg)
+        # unique modules only; layer l runs h[block_of_layer[l]], so shared blocks are stored once. One factory
+        # builds every block's matmuls and the intrinsic alpha they share.
+        make_linear = LinearFactory()
         self.h = nn.ModuleDict({
             str(l): (Block(cfg, l, make_linear) if self.pattern[l] == 'T' else FrozenMLPBlock(cfg, l, make_linear))
             for l in sorted(set(self.block_of_layer))})
-        self.intrinsic = make_linear.finish(cfg)  # the intrinsic model's one shared alpha, or None
+        self.intrinsic = make_linear.finish()  # the intrinsic model's one shared alpha, or None
         self.wte = nn.Embedding(V, E or H)
         self.embd_proj = nn.Linear(E, H, bias=False) if E else None   # ALBERT: V x E, then E x H
         self.ln_f = nn.RMSNorm(H)
