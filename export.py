@@ -123,7 +123,7 @@ def hf_model(model, tokenizer_ids=None):
         names = dict(q='self_attn.q_proj', k='self_attn.k_proj', v='self_attn.v_proj', o='self_attn.o_proj',
                      fc='mlp.fc1', proj='mlp.fc2')
         flip = torch.ones(nh, hd)
-        flip[:, hd // 2:] = -1                          # -θ rotary on (x1, -x2) = (+θ rotary on (x1, x2)) with x2 negated
+        flip[:, hd // 2:] = -1          # -θ rotary on (x1, -x2) = +θ rotary on (x1, x2), with x2 negated
         for w in layers:
             w['q'], w['k'] = w['q'] * flip.view(-1, 1), w['k'] * flip.view(-1, 1)
     for l, w in enumerate(layers):
@@ -168,7 +168,7 @@ def hf_tokenizer(tok):
 
 def bytes_to_unicode():
     """GPT-2's byte -> printable character table, the alphabet of byte-level BPE vocabularies."""
-    bs = list(range(ord('!'), ord('~') + 1)) + list(range(ord('¡'), ord('¬') + 1)) + list(range(ord('®'), ord('ÿ') + 1))
+    bs = [*range(ord('!'), ord('~') + 1), *range(ord('¡'), ord('¬') + 1), *range(ord('®'), ord('ÿ') + 1)]
     cs, n = bs[:], 0
     for b in range(256):
         if b not in bs:

@@ -40,6 +40,9 @@ log_interval = 20
 eval_iters = 20            # val batches per eval (fixed: the same batches every time)
 eval_only = False
 init_from = 'scratch'      # 'scratch' or 'resume' (from out_dir/ckpt.pt)
+wandb_log = False          # also log every log.jsonl record to Weights & Biases (pip install -r requirements-wandb.txt)
+wandb_project = 'nanoreparam'
+wandb_run_name = ''        # '' = wandb's own name
 # data
 dataset = 'pystdlib_char'
 data_dir = ''              # folder of the prepared dataset; '' = data/<dataset>
@@ -53,6 +56,9 @@ n_embd = 128
 dropout = 0.0
 linear = 'dense'
 # optimizer: AdamW, warmup then cosine decay to min_lr
+optimizer = 'adamw'        # adamw | muon: Muon for the 2-D trainable matrices of the blocks, AdamW for the rest
+muon_lr = 0.02             # Muon's peak lr (nanochat's), on the same warmup and decay as learning_rate
+muon_momentum = 0.95       # reached after 300 steps from 0.85 (nanochat's warmup); Nesterov
 learning_rate = 3e-3
 max_iters = 1000
 weight_decay = 0.1
@@ -92,6 +98,14 @@ if init_from not in ('scratch', 'resume'):
     raise ConfigError(f"init_from='{init_from}' must be 'scratch' or 'resume'")
 if dtype not in ('auto', 'float32', 'bfloat16', 'float16'):
     raise ConfigError(f"dtype='{dtype}' must be one of auto, float32, bfloat16, float16")
+if optimizer not in ('adamw', 'muon'):
+    raise ConfigError(f"optimizer='{optimizer}' must be 'adamw' or 'muon'")
+if wandb_log:
+    try:
+        import wandb
+    except ImportError:
+        raise ConfigError('wandb_log=True but wandb is not installed: pip install -r requirements-wandb.txt, '
+                          'or drop --wandb_log=True') from None
 
 # distributed setup: torchrun sets RANK / WORLD_SIZE / LOCAL_RANK
 ddp = int(os.environ.get('RANK', -1)) != -1
@@ -185,9 +199,10 @@ if init_from == 'resume':
     checkpoint = load_checkpoint(ckpt_path)
     # the model is rebuilt from the checkpoint's own shape: frozen tensors regenerate from its seeds
     model_args = checkpoint['model_args']
-    for _k in ('dataset', 'batch_size', 'gradient_accumulation_steps'):
-        if checkpoint['config'].get(_k) != globals()[_k]:
-            raise CheckpointError(f"{ckpt_path} was trained with {_k}={checkpoint['config'].get(_k)!r}, not "
+    for _k in ('dataset', 'batch_size', 'gradient_accumulation_steps', 'optimizer'):
+        _saved = checkpoint['config'].get(_k, 'adamw' if _k == 'optimizer' else None)
+        if _saved != globals()[_k]:
+            raise CheckpointError(f"{ckpt_path} was trained with {_k}={_saved!r}, not "
                                   f"{globals()[_k]!r}: resume with the same {_k}")
 model = GPT(config_from_dict(model_args))
 if checkpoint is not None:
@@ -198,27 +213,43 @@ if master:
 counts, flops = model.param_counts(), model.flops_per_token()
 
 groups = model.optim_groups(weight_decay)
+muon_groups = []
+if optimizer == 'muon':
+    # Muon (Jordan et al. 2024) orthogonalises the update of a matrix: the 2-D trainable matrices of the blocks (dense
+    # weights, low-rank and LoRA factors). Block-diagonal weights (3-D), vectors (norm gains, Fastfood diagonals,
+    # basis / intrinsic coefficients), the embeddings and the head stay with AdamW, as in nanochat.
+    matrices = {id(p) for p in model.h.parameters() if p.requires_grad and p.dim() == 2}
+    muon_groups = [dict(params=[p for p in g['params'] if id(p) in matrices],
+                        lr_mult=g['lr_mult'] * muon_lr / learning_rate) for g in groups]
+    groups = [dict(g, params=[p for p in g['params'] if id(p) not in matrices]) for g in groups]
+    groups, muon_groups = [g for g in groups if g['params']], [g for g in muon_groups if g['params']]
 use_fused = device_type == 'cuda'
-optimizer = torch.optim.AdamW(groups, lr=learning_rate, betas=(beta1, beta2), fused=use_fused)
+optimizers = [torch.optim.AdamW(groups, lr=learning_rate, betas=(beta1, beta2), fused=use_fused)]
+if muon_groups:  # nanochat's Muon: Nesterov, no weight decay, lr scaled by sqrt(max(1, rows / cols)) ('original')
+    optimizers.append(torch.optim.Muon(muon_groups, lr=muon_lr, momentum=muon_momentum, nesterov=True,
+                                       weight_decay=0.0, adjust_lr_fn='original'))
 scaler = torch.amp.GradScaler(device_type, enabled=(dtype == 'float16'))
 sampler = torch.Generator().manual_seed(seed)  # the same on every rank: see train_batches
 if checkpoint is not None:
     try:
-        optimizer.load_state_dict(checkpoint['optimizer'])
+        for opt, key in zip(optimizers, ('optimizer', 'muon')):
+            opt.load_state_dict(checkpoint[key])
     except (ValueError, KeyError) as e:
         raise CheckpointError(f'{ckpt_path}: optimizer state does not fit this model ({e})')
     scaler.load_state_dict(checkpoint['scaler'])
     sampler.set_state(checkpoint['sampler'])
     iter_num, tokens_seen, best_val_loss = checkpoint['iter_num'], checkpoint['tokens'], checkpoint['best_val_loss']
     rng = checkpoint['rng']
-    if len(rng['torch']) != world_size:
-        raise CheckpointError(f"{ckpt_path} was written by {len(rng['torch'])} processes; resume with the same "
-                              f"number (--nproc_per_node={len(rng['torch'])})")
-    torch.set_rng_state(rng['torch'][rank])
-    np.random.set_state(('MT19937', rng['numpy'][rank].numpy().astype(np.uint32), *rng['numpy_pos'][rank]))
-    random.setstate((rng['python'][rank][0], tuple(rng['python'][rank][1]), None))
-    if device_type == 'cuda' and rng['cuda'][rank] is not None:
-        torch.cuda.set_rng_state(rng['cuda'][rank])
+    if len(rng['torch']) != world_size and master:
+        # the data sampler and the parameters do not depend on the number of processes; only dropout's RNGs do
+        print(f"resuming a run of {len(rng['torch'])} processes on {world_size}: the same data and updates, but "
+              f"dropout draws differ from an uninterrupted run", flush=True)
+    if rank < len(rng['torch']):  # a process the checkpoint has no state for keeps its fresh seed
+        torch.set_rng_state(rng['torch'][rank])
+        np.random.set_state(('MT19937', rng['numpy'][rank].numpy().astype(np.uint32), *rng['numpy_pos'][rank]))
+        random.setstate((rng['python'][rank][0], tuple(rng['python'][rank][1]), None))
+        if device_type == 'cuda' and rng['cuda'][rank] is not None:
+            torch.cuda.set_rng_state(rng['cuda'][rank])
     checkpoint = None  # free memory
 
 raw_model = model
@@ -291,7 +322,8 @@ def rng_states():
 def save(path):
     rng = rng_states()  # collective: every rank takes part
     if master:
-        save_checkpoint(dict(model=raw_model.state_dict(), optimizer=optimizer.state_dict(),
+        save_checkpoint(dict(model=raw_model.state_dict(), **dict(zip(('optimizer', 'muon'),
+                                                                   (o.state_dict() for o in optimizers))),
                              scaler=scaler.state_dict(), sampler=sampler.get_state(), rng=rng,
                              iter_num=iter_num, tokens=tokens_seen, best_val_loss=best_val_loss,
                              model_args=model_args, config=config), path)
@@ -314,6 +346,8 @@ def log(record):
     if master:
         with open(os.path.join(out_dir, 'log.jsonl'), 'a') as f:
             f.write(json.dumps(record) + '\n')
+        if wandb_run is not None:
+            wandb_run.log({k: v for k, v in record.items() if v is not None}, step=record['iter'])
 
 
 # -----------------------------------------------------------------------------
@@ -334,6 +368,10 @@ if master:
         os.replace(log_path + '.tmp', log_path)
     elif init_from == 'scratch' and os.path.exists(log_path):
         os.remove(log_path)
+wandb_run = None
+if wandb_log and master:  # files go to $WANDB_DIR if set, else out_dir; WANDB_MODE=offline keeps them local
+    wandb_run = wandb.init(project=wandb_project, name=wandb_run_name or None, config=config,
+                           dir=os.environ.get('WANDB_DIR') or out_dir)
 
 stop_signal = []
 if not eval_only:
@@ -356,8 +394,11 @@ t_start = time.time()
 t_last, iters_since, bad_steps, exit_code = time.time(), 0, 0, 0
 while True:
     lr = get_lr(iter_num)
-    for g in optimizer.param_groups:
-        g['lr'] = lr * g['lr_mult']
+    for opt in optimizers:
+        for g in opt.param_groups:
+            g['lr'] = lr * g['lr_mult']
+            if 'momentum' in g:  # Muon's momentum warms up from 0.85 over 300 steps (nanochat)
+                g['momentum'] = muon_momentum + (0.85 - muon_momentum) * max(0.0, 1 - iter_num / 300)
 
     # a signal on any rank stops every rank at this step boundary, with a checkpoint
     stop = torch.tensor([len(stop_signal)], dtype=torch.int32, device=device)  # on device: nccl needs it there
@@ -406,13 +447,15 @@ while True:
         t = torch.tensor([loss_sum], dtype=torch.float64, device=device)
         dist.all_reduce(t)
         loss_sum = t.item() / world_size
-    scaler.unscale_(optimizer)
+    for opt in optimizers:
+        scaler.unscale_(opt)
     grads = [p.grad for p in raw_model.parameters() if p.grad is not None]
     grad_norm = torch.nn.utils.get_total_norm(grads) if grads else torch.zeros(())
     if math.isfinite(grad_norm.item()) and math.isfinite(loss_sum):
         if grad_clip > 0:
             torch.nn.utils.clip_grads_with_norm_(list(raw_model.parameters()), grad_clip, grad_norm)
-        scaler.step(optimizer)
+        for opt in optimizers:
+            scaler.step(opt)
         bad_steps = 0
     else:  # a non-finite loss or gradient: skip the update, keep the parameters
         bad_steps += 1
@@ -421,7 +464,8 @@ while True:
                   f'({bad_steps} in a row, max_bad_steps={max_bad_steps})', flush=True)
         log(dict(iter=iter_num, skipped=True, loss=loss_sum))
     scaler.update()
-    optimizer.zero_grad(set_to_none=True)
+    for opt in optimizers:
+        opt.zero_grad(set_to_none=True)
     if bad_steps >= max_bad_steps:
         if master:
             print(f'error: {bad_steps} non-finite steps in a row at iter {iter_num}; stopping. The last good '
@@ -447,6 +491,8 @@ while True:
 if master and not stop_signal and exit_code == 0:
     print(f'done: {iter_num} iters, {tokens_seen:,} tokens, best val loss {best_val_loss:.4f}, '
           f'{time.time() - t_start:.1f} s')
+if wandb_run is not None:
+    wandb_run.finish(exit_code=exit_code)
 if ddp:
     dist.destroy_process_group()
 sys.exit(exit_code)

@@ -41,6 +41,8 @@ CASES = [
     (T, ['--init_from=resume', '--out_dir={tmp}/garbage'], 'is not a readable checkpoint'),
     (T, ['--doped=TFX'], "doped='TFX' must be a string of T and F"),
     (T, ['--share=many'], "share='many' must be 'none', 'all' or a group size"),
+    (T, ['--optimizer=sgd'], "optimizer='sgd' must be 'adamw' or 'muon'"),
+    ('export.py', ['--out_dir={tmp}/none'], 'no checkpoint at'),
     (S, ['--out_dir={ckpt}', '--top_p=1.5'], 'top_p=1.5 must be in (0, 1]'),
     (S, ['--out_dir={ckpt}', '--temperature=0'], 'temperature=0.0 must be > 0'),
     (S, ['--out_dir={ckpt}', '--start='], 'start is empty'),

@@ -173,3 +173,107 @@ def test_compile_smoke(tmp_path, tiny_data):
     evals = [rec for rec in read_log(out) if 'val_loss' in rec]
     assert len(evals) == 2 and evals[-1]['val_loss'] < evals[0]['val_loss']
     assert not any(k.startswith('_orig_mod') for k in load_checkpoint(out / 'ckpt.pt')['model'])
+
+
+def test_muon_run_resumed_repeats_the_uninterrupted_one_bit_for_bit(tmp_path, tiny_data):
+    # low-rank attention factors go to Muon, the 3-D block-diagonal MLP weights to AdamW
+    args = ['--optimizer=muon', '--attn_linear=lowrank', '--attn_rank=4', '--mlp_linear=blockdiag', '--dropout=0.1',
+            '--eval_interval=10', '--log_interval=1', '--lr_decay_iters=20']
+    ref, _ = train(tmp_path, tiny_data, *args, '--max_iters=20', name='ref')
+    out, _ = train(tmp_path, tiny_data, *args, '--max_iters=10', name='resumed')
+    ck = load_checkpoint(out / 'ckpt.pt')
+    assert len(ck['muon']['state']) == 2 * 4 * 2           # layers x attention roles x (A, B), momentum buffers
+    shapes = {tuple(s['exp_avg'].shape) for s in ck['optimizer']['state'].values()}
+    assert {(4, 32, 8), (4, 8, 32)} <= shapes               # block-diagonal MLP weights (4 blocks) on AdamW
+    train(tmp_path, tiny_data, *args, '--max_iters=20', '--init_from=resume', name='resumed')
+    assert train_losses(out) == train_losses(ref) and sorted(train_losses(out)) == list(range(20))
+    val = lambda o: [(e['iter'], e['val_loss']) for e in read_log(o) if 'val_loss' in e]
+    assert val(out) == val(ref)
+    adamw, _ = train(tmp_path, tiny_data, *args[1:], '--max_iters=10', name='adamw')
+    assert train_losses(adamw)[9] != train_losses(ref)[9]   # Muon did change the updates
+    r = run('train.py', *TINY, f'--data_dir={tiny_data}', f'--out_dir={adamw}', *args[1:], '--max_iters=20',
+            '--init_from=resume', '--optimizer=muon')
+    assert r.returncode == 2 and 'trained with optimizer=' in r.stderr
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def test_two_nodes_through_a_rendezvous_equal_one_process_and_resume_on_one(tmp_path, tiny_data):
+    """Two torchrun agents (--nnodes=2, one process each) meet at a c10d rendezvous on 127.0.0.1, as two machines
+    would; Muon's updates stay identical across ranks. The run is then resumed on a single process."""
+    common = [*TINY, f'--data_dir={tiny_data}', '--eval_interval=4', '--log_interval=1',
+              '--gradient_accumulation_steps=2', '--lr_decay_iters=8', '--optimizer=muon']
+    one, _ = train(tmp_path, tiny_data, *common, '--max_iters=8', name='one')
+    two = tmp_path / 'two'
+    port = free_port()
+    env = dict(__import__('os').environ, OMP_NUM_THREADS='1')
+    nodes = [subprocess.Popen([sys.executable, '-m', 'torch.distributed.run', '--nnodes=2', '--nproc_per_node=1',
+                               f'--node_rank={i}', '--rdzv_backend=c10d', f'--rdzv_endpoint=127.0.0.1:{port}',
+                               '--rdzv_id=test', 'train.py', *common, f'--out_dir={two}', '--max_iters=4'],
+                              cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+             for i in range(2)]
+    for p in nodes:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err[-3000:]
+    assert all(r['ddp_checksum_diff'] == 0.0 for r in read_log(two) if 'val_loss' in r)
+    assert load_checkpoint(two / 'ckpt.pt')['rng']['torch'].__len__() == 2
+    r = run('train.py', *common, f'--out_dir={two}', '--max_iters=8', '--init_from=resume')
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'resuming a run of 2 processes on 1' in r.stdout
+    l1, l2 = train_losses(one), train_losses(two)
+    assert sorted(l1) == sorted(l2) == list(range(8))
+    for k in l1:
+        assert abs(l1[k] - l2[k]) < 1e-4 * max(1.0, abs(l1[k])), (k, l1[k], l2[k])
+
+
+WANDB_SPY = """
+import json as _json, atexit as _atexit, wandb as _wandb
+_logged, _init = [], _wandb.init
+def _spy_init(*args, **kw):
+    run = _init(*args, **kw)
+    log = run.log
+    def _log(data, step=None, **kw2):
+        _logged.append(dict(data, _step=step))
+        return log(data, step=step, **kw2)
+    run.log = _log
+    return run
+_wandb.init = _spy_init
+_atexit.register(lambda: open(_PATH, 'w').write(_json.dumps(_logged)))
+"""
+
+
+def test_wandb_offline_logs_what_log_jsonl_logs(tmp_path, tiny_data):
+    pytest.importorskip('wandb')
+    spy = tmp_path / 'spy.py'
+    spy.write_text(f'_PATH = {str(tmp_path / "logged.json")!r}\n' + WANDB_SPY)
+    wb = tmp_path / 'wandb'
+    env = dict(WANDB_MODE='offline', WANDB_DIR=str(wb), WANDB_CONFIG_DIR=str(wb / 'config'), WANDB_SILENT='true',
+               WANDB_CACHE_DIR=str(wb / 'cache'), WANDB_DATA_DIR=str(wb / 'data'),
+               WANDB_BASE_URL='http://127.0.0.1:9')   # nothing listens there: a network attempt would fail
+    out = tmp_path / 'out'
+    r = run('train.py', *TINY, f'--data_dir={tiny_data}', f'--out_dir={out}', str(spy), '--max_iters=4',
+            '--eval_interval=2', '--log_interval=1', '--wandb_log=True', '--wandb_project=test',
+            '--wandb_run_name=tiny', env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    logged = json.loads((tmp_path / 'logged.json').read_text())
+    expected = [{k: v for k, v in rec.items() if v is not None} for rec in read_log(out)]
+    assert [{k: v for k, v in rec.items() if k != '_step'} for rec in logged] == expected
+    assert [rec['_step'] for rec in logged] == [rec['iter'] for rec in expected]
+    runs = list((wb / 'wandb').glob('offline-run-*/run-*.wandb'))
+    assert len(runs) == 1 and b'val_bpb' in runs[0].read_bytes()   # written locally, inside WANDB_DIR
+
+
+def test_wandb_log_without_wandb_is_a_one_line_error(tmp_path, tiny_data):
+    hide = tmp_path / 'no_wandb.py'
+    hide.write_text("import sys\nsys.modules['wandb'] = None   # as if it were not installed\n")
+    out = tmp_path / 'out'
+    r = run('train.py', *TINY, f'--data_dir={tiny_data}', f'--out_dir={out}', str(hide), '--wandb_log=True')
+    assert r.returncode == 2 and 'Traceback' not in r.stderr
+    assert r.stderr.strip().splitlines() == ['error: wandb_log=True but wandb is not installed: pip install -r '
+                                             'requirements-wandb.txt, or drop --wandb_log=True']
+    assert not out.exists()
