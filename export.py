@@ -21,9 +21,7 @@ The result loads with transformers' built-in model types, no remote code:
 RMSNorm eps is torch's default for fp32 (finfo.eps), as this repo's norms use. The tokenizer goes with it: a BPE
 (tiktoken) becomes a byte-level BPE fast tokenizer, a character vocabulary a one-token-per-character tokenizer.
 """
-import json
 import os
-import sys
 
 import torch
 
@@ -97,11 +95,12 @@ def hf_model(model, tokenizer_ids=None):
     H, nh = cfg.n_embd, cfg.n_head
     hd = H // nh
     layers, (emb, head) = dense_layers(model), dense_embeddings(model)
-    ids = dict(bos_token_id=None, eos_token_id=None, pad_token_id=None, **(tokenizer_ids or {}))
+    ids = {**dict(bos_token_id=None, eos_token_id=None, pad_token_id=None), **(tokenizer_ids or {})}
     common = dict(vocab_size=cfg.vocab_size, hidden_size=H, intermediate_size=layers[0]['fc'].size(0),
                   num_hidden_layers=cfg.n_layer, num_attention_heads=nh, num_key_value_heads=nh,
                   max_position_embeddings=cfg.block_size, rms_norm_eps=torch.finfo(torch.float32).eps,
-                  rope_parameters=dict(rope_type='default', rope_theta=10000.0), tie_word_embeddings=False,
+                  rope_parameters=dict(rope_type='default', rope_theta=10000.0),   # model.Rotary's base
+                  tie_word_embeddings=False,
                   attention_bias=False, **ids)
     sd = {'lm_head.weight': head}
     if cfg.mlp == 'swiglu':

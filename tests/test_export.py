@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from conftest import run
-from checkpoint import save_checkpoint, load_checkpoint
+from checkpoint import save_checkpoint
 from model import GPT, GPTConfig
 
 transformers = pytest.importorskip('transformers')
@@ -86,25 +86,42 @@ def test_char_tokenizer_round_trips(tiny_data):
     assert ids == {}
 
 
+BPE_CORPUS = [s * 20 for s in [
+    'def forward(self, x):\n    return self.proj(x) + 4242\n', 'Café crème brûlée, naïve façade. ',
+    '東京は日本の首都です。 Москва, 서울 ', 'emoji 🙂🚀 and tabs\t\r\n  spaces   here 123456 ']]
+
+
 def test_bpe_tokenizer_matches_tiktoken_on_unicode_code_and_special_tokens(tmp_path):
-    corpus = [s * 20 for s in [
-        'def forward(self, x):\n    return self.proj(x) + 4242\n', 'Café crème brûlée, naïve façade. ',
-        '東京は日本の首都です。 Москва, 서울 ', 'emoji 🙂🚀 and tabs\t\r\n  spaces   here 123456 ']]
-    enc = T.train_bpe(corpus, 400)
+    enc = T.train_bpe(BPE_CORPUS, 400)
     bpe = T.BPETokenizer(enc)
     hf_tok, ids = export.hf_tokenizer(bpe)
     assert ids == dict(bos_token_id=enc.eot_token, eos_token_id=enc.eot_token)
     hf_tok.save_pretrained(tmp_path)
     hf_tok = transformers.AutoTokenizer.from_pretrained(tmp_path)
-    for text in corpus + ['unseen: Zürich ∑∫√ 👩‍💻 🇫🇷 x<|endoftext|>y', '   leading and trailing  \n\n']:
+    for text in BPE_CORPUS + ['unseen: Zürich ∑∫√ 👩‍💻 🇫🇷 x<|endoftext|>y', '   leading and trailing  \n\n']:
         assert hf_tok(text).input_ids == bpe.encode(text), text
         assert hf_tok.decode(bpe.encode(text)) == text
 
 
-def test_export_command_line_writes_a_loadable_folder(tmp_path, tiny_data):
-    tok = load_tokenizer(tiny_data)
-    save_tiny(tiny_model(tok.vocab_size, linear='lowrank', attn_rank=4, mlp_rank=4), tmp_path / 'ckpt.pt', tiny_data)
+def test_export_command_line_writes_a_loadable_folder_with_a_bpe_tokenizer(tmp_path):
+    from data.common import write_dataset
+    data = tmp_path / 'data'
+    data.mkdir()
+    enc = T.train_bpe(BPE_CORPUS, 400)
+    info = T.save_bpe(enc, data / 'tokenizer.tiktoken')
+    ids = T.encode_docs(enc, BPE_CORPUS)
+    write_dataset(data, {'train': ids, 'val': ids}, dict(vocab_size=enc.n_vocab, tokenizer='bpe',
+                  tokenizer_file='tokenizer.tiktoken', pattern=info['pattern'], special_tokens=info['special_tokens']))
+    model = tiny_model(enc.n_vocab, linear='lowrank', attn_rank=4, mlp_rank=4)
+    save_tiny(model, tmp_path / 'ckpt.pt', data)
     r = run('export.py', f'--out_dir={tmp_path}', f'--hf_dir={tmp_path / "hf"}')
     assert r.returncode == 0, r.stderr[-2000:]
     names = {p.name for p in (tmp_path / 'hf').iterdir()}
     assert {'model.safetensors', 'config.json', 'generation_config.json', 'tokenizer.json'} <= names
+    hf = transformers.AutoModelForCausalLM.from_pretrained(tmp_path / 'hf')
+    assert hf.generation_config.eos_token_id == enc.eot_token
+    text = 'def forward(self, x): Zürich'
+    ids = transformers.AutoTokenizer.from_pretrained(tmp_path / 'hf')(text, return_tensors='pt').input_ids
+    assert ids[0].tolist() == enc.encode(text)
+    with torch.no_grad():
+        assert (model(ids)[0] - hf(ids).logits).abs().max() < 1e-4
