@@ -12,13 +12,13 @@ with the same surface, and the accounting asks every one the same questions:
     n_frozen_per_step, shared             frozen values used once per step; modules shared across layers
     flops_fwd(tokens), flops_bwd(tokens, needs_input_grad), flops_step()   structural FLOPs
 
-Frozen random tensors are never stored: they are non-persistent buffers drawn from a torch.Generator seeded by
-(cfg.seed, layer, role, purpose), so a checkpoint holds only what was trained and a rebuilt model is identical.
+Frozen random tensors are never stored: they are non-persistent buffers drawn by one counter-based generator
+(kernels/philox.py) keyed by (cfg.seed, layer, role, purpose), on the device that uses them and the same on every
+device, so a checkpoint holds only what was trained and a rebuilt model is identical.
 The math, init derivations and FLOP counts of every variant are in docs/variants.md.
 """
 
 import math
-import zlib
 from dataclasses import dataclass, field, fields, asdict, replace
 from typing import Optional, Union
 
@@ -27,6 +27,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from kernels.hadamard import hadamard_transform, block_hadamard_transform, is_pow2, next_pow2
+from kernels import philox
 
 
 class ConfigError(ValueError):
@@ -83,15 +84,15 @@ class GPTConfig:
 RANK_SCHEDULES = ('constant', 'increasing', 'decreasing', 'linear', 'step', 'exponential', 'neg_quadratic')
 
 
-def frozen_generator(cfg, layer_idx, role, purpose):
-    """The generator for a frozen random tensor: a stable hash of (seed, layer, role, purpose), so any process
-    on any machine redraws exactly the same tensor. Tensors are drawn on the CPU, then moved."""
-    key = f'{cfg.seed}/{layer_idx}/{role}/{purpose}'.encode()
-    return torch.Generator(device='cpu').manual_seed(zlib.crc32(key))
+def frozen_key(cfg, layer_idx, role, purpose):
+    """The Philox key of a frozen random tensor: a stable hash of (seed, layer, role, purpose), so any process on any
+    device redraws exactly the same tensor (kernels/philox.py)."""
+    return philox.key_of(cfg.seed, layer_idx, role, purpose)
 
 
-def randn(shape, gen, std=1.0):
-    return torch.randn(shape, generator=gen) * std
+def randn(shape, key, std=1.0, device=None):
+    """N(0, std^2) of the given shape from a frozen key, drawn on device (None: torch's default device)."""
+    return philox.gaussian(key, math.prod(shape), device).view(shape) * std
 
 
 def init_std(cfg, role, in_features):
@@ -155,8 +156,8 @@ class FrozenLinear(VariantLinear):
     """W0 frozen random at the dense init: 0 trainable. Doped layers and the embeddings-only baseline."""
     def __init__(self, cfg, role, layer_idx, in_features, out_features, std):
         super().__init__(in_features, out_features)
-        gen = frozen_generator(cfg, layer_idx, role, 'W0')
-        self.register_buffer('W0', randn((out_features, in_features), gen, std), persistent=False)
+        W0 = randn((out_features, in_features), frozen_key(cfg, layer_idx, role, 'W0'), std)
+        self.register_buffer('W0', W0, persistent=False)
 
     def forward(self, x):
         return F.linear(x, self.W0)
@@ -197,8 +198,8 @@ class LoRALinear(LowRankLinear):
     B = 0, so the effective weight starts exactly at a dense init."""
     def __init__(self, cfg, role, layer_idx, in_features, out_features, std, rank):
         super().__init__(cfg, role, layer_idx, in_features, out_features, std, rank)
-        gen = frozen_generator(cfg, layer_idx, role, 'W0')
-        self.register_buffer('W0', randn((out_features, in_features), gen, std), persistent=False)
+        W0 = randn((out_features, in_features), frozen_key(cfg, layer_idx, role, 'W0'), std)
+        self.register_buffer('W0', W0, persistent=False)
         nn.init.zeros_(self.B)
         self.scale = (cfg.lora_alpha or rank) / rank
 
@@ -222,9 +223,9 @@ class FastfoodLinear(VariantLinear):
         super().__init__(in_features, out_features)
         n = next_pow2(in_features)
         k = -(-out_features // n)
-        gen = frozen_generator(cfg, layer_idx, role, 'perm')
-        self.register_buffer('perm', torch.stack([torch.randperm(n, generator=gen) for _ in range(k)]),
-                             persistent=False)                                          # (k, n)
+        perms = [philox.perm(frozen_key(cfg, layer_idx, role, f'perm{j}'), n, torch.arange(n)) for j in range(k)]
+        self.register_buffer('perm', torch.stack(perms), persistent=False)                   # (k, n)
+        # S, G, B are trainable and saved: drawn by torch's global RNG like every other trainable init
         G = torch.randn(k, n)
         s = torch.distributions.Chi2(torch.tensor(float(n))).sample((out_features,)).sqrt()    # (out,) chi_n
         G_norm = G.norm(dim=1).repeat_interleave(n)[:out_features]                             # ||G|| of each row's block
@@ -327,7 +328,7 @@ class RandomBasisLinear(VariantLinear):
     form). W0 is the dense init and α starts at 0, so W starts exactly at W0. P (D x d, D = out*in, unit-norm columns)
     is never stored: its random parts are redrawn from seeds in forward and again in backward (ProjectAlpha), or kept
     as buffers with cfg.basis_cache. Projections (docs/variants.md#the-three-projections):
-      dense     column k = W_k / ||W_k||_F, W_k ~ N(0, 1)^(out x in) from seed 'W{k}'
+      dense     column k = W_k / ||W_k||_F, W_k ~ N(0, 1)^(out x in) from stream k of key 'W'
       fastfood  (H G Π H B [α; 0])[:D] / (sqrt(L) ||G|| sqrt(D/L)), H unnormalised, length L = next pow2 >= max(D, d)
       fft       sqrt(N/D) (B ⊙ Hartley(Π^T [α; 0]))[:D], N = max(D, d): Ghosh's FFT Fastfood, factors transposed
     """
@@ -339,44 +340,42 @@ class RandomBasisLinear(VariantLinear):
         self.d, self.projection, self.cache = d, projection, cfg.basis_cache
         D = self.n_emulated
         self.N = {'dense': D, 'fastfood': next_pow2(max(D, d)), 'fft': max(D, d)}[projection]   # transform length
-        self.register_buffer('W0', randn((out_features, in_features), self._gen('W0'), std), persistent=False)
+        self.register_buffer('W0', randn((out_features, in_features), self._key('W0'), std), persistent=False)
         if self.cache:
             if projection == 'dense':
-                self.register_buffer('Wk', torch.cat([Wk for _, Wk in self._directions('cpu')]), persistent=False)
+                self.register_buffer('Wk', torch.cat([Wk for _, Wk in self._directions(None)]), persistent=False)
             else:
-                for name, t in self._draw().items():
-                    self.register_buffer(name, t, persistent=False)
+                for name in ('B', 'G', 'perm', 'perm_inv') if projection == 'fastfood' else ('B', 'perm'):
+                    self.register_buffer(name, self._draw(name, None), persistent=False)
 
-    def _gen(self, purpose):
-        return frozen_generator(self.cfg, self.layer_idx, self.role, purpose)
+    def _key(self, purpose):
+        return frozen_key(self.cfg, self.layer_idx, self.role, purpose)
 
-    def _draw(self):
-        """fastfood / fft: the random diagonals and permutation of P, drawn from their seeds (CPU)."""
-        n = self.N
-        out = {'B': torch.randint(0, 2, (n,), generator=self._gen('B')).float() * 2 - 1,   # (N,) ±1
-               'perm': torch.randperm(n, generator=self._gen('perm'))}                      # (N,)
-        if self.projection == 'fastfood':
-            out['G'] = torch.randn(n, generator=self._gen('G'))                             # (L,)
-        return out
+    def _draw(self, name, device):
+        """fastfood / fft: one random part of P, drawn from its key on device (None: the default device)."""
+        N, d, fastfood = self.N, self.d, self.projection == 'fastfood'
+        if name == 'B':
+            return philox.signs(self._key('B'), d if fastfood else N, device)       # ±1, (d,): fastfood reads B[:d]
+        if name == 'G':
+            return philox.gaussian(self._key('G'), N, device)                       # (L,)
+        idx = torch.arange(N if fastfood else d, device=device)                     # fft reads perm[:d] only
+        return (philox.perm if name == 'perm' else philox.perm_inverse)(self._key('perm'), N, idx)
 
-    def random_parts(self, device):
-        """fastfood / fft: {name: tensor} of B, G, perm on device, from the buffers or drawn afresh."""
-        if self.cache:
-            return {name: getattr(self, name) for name in ('B', 'G', 'perm') if hasattr(self, name)}
-        return {name: t.to(device) for name, t in self._draw().items()}
+    def random_parts(self, device, names):
+        """fastfood / fft: {name: tensor} of the named parts (B, G, perm, perm_inv) on device, cached or drawn."""
+        return {name: getattr(self, name) if self.cache else self._draw(name, device) for name in names}
 
     def _directions(self, device):
-        """dense: yields (k0, Wk) with Wk (c, D) the unit-norm directions k0+1 .. k0+c, c*D <= max(D, BASIS_CHUNK)."""
+        """dense: yields (k0, Wk) with Wk (c, D) the unit-norm directions k0 .. k0+c-1, c*D <= max(D, BASIS_CHUNK),
+        direction k drawn from stream k of the key 'W' on device."""
         if self.cache and hasattr(self, 'Wk'):
             yield 0, self.Wk
             return
         D = self.n_emulated
         c = max(1, BASIS_CHUNK // D)
         for k0 in range(0, self.d, c):
-            Wk = torch.empty(min(c, self.d - k0), D)
-            for i in range(Wk.size(0)):
-                torch.randn(D, generator=self._gen(f'W{k0 + i + 1}'), out=Wk[i])
-            yield k0, Wk.div_(Wk.norm(dim=1, keepdim=True)).to(device)
+            Wk = philox.gaussian(self._key('W'), D, device, stream=torch.arange(k0, min(k0 + c, self.d)))  # (c, D)
+            yield k0, Wk.div_(Wk.norm(dim=1, keepdim=True))
 
     def project(self, alpha):
         """P α: (d,) -> (D,), flat like W.view(-1). Called without autograd by ProjectAlpha."""
@@ -386,12 +385,13 @@ class RandomBasisLinear(VariantLinear):
             for k0, Wk in self._directions(alpha.device):
                 delta += alpha[k0:k0 + Wk.size(0)] @ Wk                          # sum_k α_k W_k, c directions at once
             return delta
-        r = self.random_parts(alpha.device)
         if self.projection == 'fastfood':
-            h = hadamard_transform(F.pad(alpha * r['B'][:d], (0, N - d)), scale=1.0)  # H B [α; 0]       (L,)
+            r = self.random_parts(alpha.device, ('B', 'G', 'perm'))
+            h = hadamard_transform(F.pad(alpha * r['B'], (0, N - d)), scale=1.0)       # H B [α; 0]       (L,)
             h = hadamard_transform(h[r['perm']] * r['G'], scale=1.0)                   # H G Π H B [α; 0] (L,)
             return h[:D] / (math.sqrt(N) * r['G'].norm() * math.sqrt(D / N))
-        x = alpha.new_zeros(N).index_copy_(0, r['perm'][:d], alpha)                   # Π^T [α; 0]       (N,)
+        r = self.random_parts(alpha.device, ('B', 'perm'))
+        x = alpha.new_zeros(N).index_copy_(0, r['perm'], alpha)                       # Π^T [α; 0]       (N,)
         return (hartley(x) * r['B'])[:D] * math.sqrt(N / D)
 
     def project_T(self, g):
@@ -399,14 +399,14 @@ class RandomBasisLinear(VariantLinear):
         d, D, N = self.d, self.n_emulated, self.N
         if self.projection == 'dense':
             return torch.cat([Wk @ g for _, Wk in self._directions(g.device)])     # <G_W, W_k>
-        r = self.random_parts(g.device)
         if self.projection == 'fastfood':
+            r = self.random_parts(g.device, ('B', 'G', 'perm_inv'))
             h = hadamard_transform(F.pad(g, (0, N - D)), scale=1.0) * r['G']
-            h = torch.empty_like(h).index_copy_(0, r['perm'], h)                    # Π^T: out[perm[i]] = h[i]
-            h = hadamard_transform(h, scale=1.0)[:d] * r['B'][:d]
+            h = hadamard_transform(h[r['perm_inv']], scale=1.0)[:d] * r['B']        # Π^T v = v[perm^-1]
             return h / (math.sqrt(N) * r['G'].norm() * math.sqrt(D / N))
+        r = self.random_parts(g.device, ('B', 'perm'))
         y = F.pad(g * math.sqrt(N / D), (0, N - D)) * r['B']
-        return hartley(y)[r['perm'][:d]]
+        return hartley(y)[r['perm']]
 
     def coefficients(self):
         """(α (d,), c): the coefficients and the column scale, a float or a 0-d tensor."""
@@ -428,7 +428,7 @@ class RandomBasisLinear(VariantLinear):
     @property
     def n_frozen_per_step(self):
         """The projection's random values: used once per step to build ΔW, never per token."""
-        return {'dense': self.d * self.n_emulated, 'fastfood': 2 * self.N, 'fft': self.N}[self.projection]
+        return {'dense': self.d * self.n_emulated, 'fastfood': self.N + self.d, 'fft': self.N}[self.projection]
 
     def cache_bytes(self):
         return sum(b.numel() * b.element_size() for name, b in self.named_buffers(recurse=False) if name != 'W0')

@@ -10,8 +10,9 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
 from kernels.hadamard import sylvester
+from kernels import philox
 from model import GPT, GPTConfig, ConfigError, RandomBasisLinear, IntrinsicLinear, config_from_dict, \
-    frozen_generator, make_linear
+    frozen_key, make_linear
 
 SMALL = dict(vocab_size=64, block_size=32, n_layer=2, n_head=2, n_embd=32)
 MICRO = dict(vocab_size=32, block_size=16, n_layer=1, n_head=2, n_embd=16)   # layers of 256 and 1024 weights
@@ -50,17 +51,18 @@ def batch(V, B=4, T=16, seed=0):
 def explicit_P(layer):
     """The layer's projection as an explicit (D, d) float64 matrix, built from the math (not from layer.project)."""
     D, d, N = layer.n_emulated, layer.d, layer.N
-    if layer.projection == 'dense':  # column k = W_k / ||W_k||, W_k drawn from its own seed 'W{k}'
-        cols = [torch.randn(D, generator=frozen_generator(layer.cfg, layer.layer_idx, layer.role, f'W{k}'))
-                for k in range(1, d + 1)]
+    if layer.projection == 'dense':  # column k = W_k / ||W_k||, W_k drawn one at a time from stream k of key 'W'
+        key = frozen_key(layer.cfg, layer.layer_idx, layer.role, 'W')
+        cols = [philox.gaussian(key, D, stream=k) for k in range(d)]
         return torch.stack([c / c.norm() for c in cols], 1).double()
-    r = {k: v.double() if v.is_floating_point() else v for k, v in layer.random_parts('cpu').items()}
-    if layer.projection == 'fastfood':  # Li et al.: (H G Π H B)[:D, :d] / (sqrt(L ||G||^2) sqrt(D/L))
+    names = ('B', 'G', 'perm') if layer.projection == 'fastfood' else ('B', 'perm')
+    r = {k: v.double() if v.is_floating_point() else v for k, v in layer.random_parts('cpu', names).items()}
+    if layer.projection == 'fastfood':  # Li et al.: (H G Π H B)[:D, :d] / (sqrt(L ||G||^2) sqrt(D/L)), B of length d
         H = sylvester(N, torch.float64)
         Pi = torch.zeros(N, N, dtype=torch.float64)
         Pi[torch.arange(N), r['perm']] = 1            # (Π v)_i = v_perm[i]
-        M = H @ torch.diag(r['G']) @ Pi @ H @ torch.diag(r['B'])
-        return M[:D, :d] / (math.sqrt(N) * r['G'].norm() * math.sqrt(D / N))
+        M = (H @ torch.diag(r['G']) @ Pi @ H)[:, :d] * r['B']
+        return M[:D] / (math.sqrt(N) * r['G'].norm() * math.sqrt(D / N))
     # fft, column by column: entry j of column k is sqrt(N/D) B_j cas(2 pi j perm[k] / N) / sqrt(N)
     j = torch.arange(D, dtype=torch.float64)
     cols = []
@@ -83,7 +85,7 @@ def test_basis_trains_d_coefficients_per_linear_layer(projection):
     assert c['emulated_nonembedding'] == L * 12 * n * n
     assert all(m.n_trainable == 7 for m in basis_layers(model))
     # frozen: W0 plus the random values of the projection, all regenerated from seeds
-    extra = {'dense': lambda D: 7 * D, 'fastfood': lambda D: 2 * D, 'fft': lambda D: D}[projection]  # D is a power of 2
+    extra = {'dense': lambda D: 7 * D, 'fastfood': lambda D: D + 7, 'fft': lambda D: D}[projection]  # D is a power of 2
     assert c['frozen'] == sum(m.n_emulated + extra(m.n_emulated) for m in basis_layers(model))
     assert c['checkpoint_bytes'] == 4 * c['trainable']        # nothing frozen is stored
 
