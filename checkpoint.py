@@ -2,10 +2,14 @@
 Checkpoints: written atomically, loaded with weights_only=True, failures explained in one line.
 
 A checkpoint is a plain dict of tensors, numbers, strings, lists and dicts (no pickled objects). Frozen random
-tensors are not in it: the model rebuilds them from the seeds in its config.
+tensors are not in it: the model rebuilds them from the seeds in its config. Its 'format' says how they are drawn:
+1 (no key): a CPU torch.Generator per tensor; 2: the counter-based generator of kernels/philox.py. A checkpoint of
+another format would load into silently different weights, so it is refused.
 """
 import os
 import torch
+
+FORMAT = 2
 
 
 class CheckpointError(RuntimeError):
@@ -20,7 +24,7 @@ def save_checkpoint(obj, path):
     tmp = os.path.join(folder, f'.{os.path.basename(path)}.tmp.{os.getpid()}')
     try:
         with open(tmp, 'wb') as f:
-            torch.save(obj, f)
+            torch.save({**obj, 'format': FORMAT}, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -50,6 +54,14 @@ def load_checkpoint(path, map_location='cpu'):
                               f'{first[:200]}') from e
     if not isinstance(ckpt, dict) or 'model' not in ckpt or 'model_args' not in ckpt:
         raise CheckpointError(f'{path} is not a nanoreparam checkpoint (no model / model_args entries)')
+    version = ckpt.get('format', 1)
+    if version < FORMAT:
+        raise CheckpointError(f'{path} was written by an older nanoreparam whose frozen random tensors were drawn '
+                              f'differently (format {version}); retrain, or check out a commit before the counter-based '
+                              f'generator (git log --diff-filter=A -- kernels/philox.py)')
+    if version > FORMAT:
+        raise CheckpointError(f'{path} was written by a newer nanoreparam (format {version}, this one reads '
+                              f'{FORMAT}); update this checkout')
     return ckpt
 
 
