@@ -18,18 +18,21 @@ Philox. A 128-bit counter (c0, c1, c2, c3) and a 64-bit key (k0, k1) go through 
 with the key bumped by the Weyl constants (W0, W1) between rounds; out come four 32-bit words. Word j of a stream is
 lane j % 4 of the counter (j // 4 low, j // 4 high, stream, 0). The values are int64 tensors holding 32-bit words: the
 32 x 32 -> 64-bit product is formed from 16-bit halves of the multiplier, so no int64 ever overflows (signed overflow
-is undefined and would not be portable); every op is an exact integer op, identical on every device. The same code
-runs on Python ints, which is how the tests check it against Random123's known-answer vectors.
+is undefined and would not be portable); every op is an exact integer op, identical on every device. Counters may
+be given as ints: that is how the tests check it against Random123's known-answer vectors.
 
 Gaussian. Pair p of outputs uses words 2p (radius) and 2p+1 (angle): u = (w_2p + 1/2) / 2^32 in (0, 1) (never 0, so
-log is finite), θ = 2π w_2p+1 / 2^32, z_2p = r cos θ, z_2p+1 = r sin θ, r = sqrt(-2 ln u), all in float64, then rounded
-to float32. |z| <= sqrt(2 ln 2^33) = 6.76; the missing tail beyond it has probability 1.4e-11. The integer words and
-the float64 +, ×, sqrt are exact (correctly rounded) on every device; log, cos and sin are library functions that may
-differ in the last bits (CUDA's libdevice, SLEEF's vector code and the C library's scalar code on CPUs, each within
-1-2 ulp of float64). A float64 difference of a few ulp64 (~1e-15 relative) changes the float32 rounding only when
-the exact value lies that close to a float32 rounding boundary: then the two results are adjacent float32s. So the
-Gaussians agree across devices to <= 1 float32 ulp, and bit for bit except with probability ~1e-8 per element.
-Uniforms, signs, words and permutations are bit-exact everywhere.
+the log is finite), θ = 2π w_2p+1 / 2^32, z_2p = r cos θ, z_2p+1 = r sin θ, r = sqrt(-2 ln u), in float64, rounded to
+float32. |z| <= sqrt(2 ln 2^33) = 6.76; the tail beyond has probability 1.4e-11. Library log, cos and sin differ in
+the last bits between devices (CUDA's libdevice; SLEEF's vector code and the C library's scalar tail on CPUs), so
+they are not used: ln u comes from frexp and the series of atanh, cos θ and sin θ from the quadrant read off the
+integer w and Taylor polynomials on [-π/4, π/4], each a chain of separate +, -, ×, ÷ tensor ops (and one √), which
+IEEE 754 rounds correctly, hence identically, on every device; they stay within 2 ulp64 of the library functions.
+So the Gaussians are bit-exact across CPU and CUDA in eager mode. A compiler that fuses a·b + c into one FMA (as
+torch.compile's kernels may) moves a float64 value by about an ulp64; that changes its float32 rounding only when the
+value lies that close to a rounding boundary (probability ~1e-8 per element), and then to the adjacent float32. The
+stated tolerance is therefore <= 1 float32 ulp, bit for bit in eager. Words, uniforms, signs and permutations are
+integer-exact everywhere.
 
 Permutation. A Feistel network on the index bits: b = ceil(log2 n) bits split into lo (ceil(b/2) bits) and hi
 (floor(b/2) bits), FEISTEL_ROUNDS rounds alternately lo ^= F_r(hi) and hi ^= F_r(lo). Each round is its own inverse,
@@ -53,7 +56,7 @@ MASK = 0xFFFFFFFF
 ROUNDS = 10
 FEISTEL_ROUNDS = 6                  # 3 full Feistel rounds (each updates both halves): Luby-Rackoff's 3 and more
 CPU_CHUNK = 1 << 15                 # words per pass on CPU: the temporaries (<= 128 KB) stay in cache
-GPU_CHUNK = 1 << 26                 # words per pass elsewhere: bounds the temporaries' memory
+GPU_CHUNK = 1 << 24                 # words per pass elsewhere: bounds the temporaries' memory (~1 GB)
 
 
 def key_of(*parts):
@@ -76,7 +79,9 @@ def philox(key, c0, c1, c2, c3):
     words are int64 tensors holding uint32, or ints; they broadcast together.
     Both multiplications of a round run as one op on x = the two multiplied words stacked, whose order alternates
     (c0, c2), (c2, c0), ...: then the next x is hi ^ y ^ key row by row, y being the previous low words reversed."""
-    c0, c1, c2, c3 = torch.broadcast_tensors(*(torch.as_tensor(c, dtype=torch.int64) for c in (c0, c1, c2, c3)))
+    device = next((c.device for c in (c0, c1, c2, c3) if torch.is_tensor(c)), None)
+    c0, c1, c2, c3 = torch.broadcast_tensors(*(torch.as_tensor(c, dtype=torch.int64, device=device)
+                                               for c in (c0, c1, c2, c3)))
     device, rows = c0.device, (2,) + (1,) * c0.dim()
     k = [((key[0] + r * W0) & MASK, (key[1] + r * W1) & MASK) for r in range(ROUNDS)]          # bumped keys
     ks = torch.tensor([(k1, k0) if r % 2 == 0 else (k0, k1) for r, (k0, k1) in enumerate(k)], device=device)

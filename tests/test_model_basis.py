@@ -11,7 +11,7 @@ from torch.utils._pytree import tree_leaves
 
 from kernels.hadamard import sylvester
 from kernels import philox
-from model import GPT, GPTConfig, ConfigError, RandomBasisLinear, IntrinsicLinear, config_from_dict, \
+from model import GPT, GPTConfig, ConfigError, RandomBasisLinear, IntrinsicLinear, ProjectAlpha, config_from_dict, \
     frozen_key, make_linear
 
 SMALL = dict(vocab_size=64, block_size=32, n_layer=2, n_head=2, n_embd=32)
@@ -258,6 +258,44 @@ def test_rebuilding_from_the_state_dict_gives_bit_identical_weights(variant, pro
         assert not torch.equal(a.weight(), a.W0)
     x = batch(64)
     assert torch.equal(model(x)[0], rebuilt(x)[0])
+
+
+@pytest.mark.parametrize('variant,projection', VARIANT_PROJECTIONS)
+def test_every_frozen_tensor_regenerates_identically_cached_or_drawn_afresh(variant, projection):
+    model = build(variant, projection, d=6, shape=MICRO, basis_cache=True)
+    randomize(model)
+    torch.manual_seed(123)                          # another global RNG state: frozen tensors come from their keys
+    rebuilt = GPT(config_from_dict(asdict(model.config)))
+    rebuilt.load_state_dict(model.state_dict())
+    buffers = dict(rebuilt.named_buffers())
+    assert any(n.endswith(('Wk', '.G', 'perm')) for n in buffers)
+    for n, b in model.named_buffers():
+        assert torch.equal(b, buffers[n]), n
+    x = batch(32)
+    assert torch.equal(model(x)[0], rebuilt(x)[0])
+    for m in basis_layers(model):                  # a regenerated (uncached) projection draws the same values
+        if projection == 'dense':
+            m.cache = False
+            assert torch.equal(torch.cat([Wk for _, Wk in m._directions('cpu')]), m.Wk)
+        for name in ('B', 'G', 'perm', 'perm_inv'):
+            if hasattr(m, name):
+                assert torch.equal(m._draw(name, 'cpu'), getattr(m, name)), name
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA GPU')
+@pytest.mark.parametrize('variant,projection', VARIANT_PROJECTIONS)
+def test_a_model_moved_to_cuda_regenerates_its_projection_there_as_on_the_cpu(variant, projection):
+    model = build(variant, projection, d=6, shape=MICRO)
+    randomize(model)
+    x = batch(32)
+    logits = model(x)[0]
+    model.to('cuda')
+    for m in basis_layers(model):
+        delta = ProjectAlpha.apply(m.coefficients()[0], m)
+        assert delta.device.type == 'cuda'
+        assert torch.allclose(delta.cpu(), ProjectAlpha.apply(m.coefficients()[0].cpu(), m.to('cpu')), atol=1e-6)
+        m.to('cuda')
+    assert torch.allclose(model(x.cuda())[0].cpu(), logits, atol=1e-4)
 
 
 class LargestTensor(TorchDispatchMode):
