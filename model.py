@@ -336,11 +336,11 @@ class RandomBasisLinear(VariantLinear):
         super().__init__(in_features, out_features)
         if projection not in PROJECTIONS:
             raise ConfigError(f"projection '{projection}' of {role} is not one of {', '.join(PROJECTIONS)}")
-        self.cfg, self.role, self.layer_idx = cfg, role, layer_idx     # the seeds P is regenerated from
+        self.keys = {p: frozen_key(cfg, layer_idx, role, p) for p in ('W0', 'W', 'B', 'G', 'perm')}  # P's seeds
         self.d, self.projection, self.cache = d, projection, cfg.basis_cache
         D = self.n_emulated
         self.N = {'dense': D, 'fastfood': next_pow2(max(D, d)), 'fft': max(D, d)}[projection]   # transform length
-        self.register_buffer('W0', randn((out_features, in_features), self._key('W0'), std), persistent=False)
+        self.register_buffer('W0', randn((out_features, in_features), self.keys['W0'], std), persistent=False)
         if self.cache:
             if projection == 'dense':
                 self.register_buffer('Wk', torch.cat([Wk for _, Wk in self._directions(None)]), persistent=False)
@@ -348,18 +348,15 @@ class RandomBasisLinear(VariantLinear):
                 for name in ('B', 'G', 'perm', 'perm_inv') if projection == 'fastfood' else ('B', 'perm'):
                     self.register_buffer(name, self._draw(name, None), persistent=False)
 
-    def _key(self, purpose):
-        return frozen_key(self.cfg, self.layer_idx, self.role, purpose)
-
     def _draw(self, name, device):
         """fastfood / fft: one random part of P, drawn from its key on device (None: the default device)."""
         N, d, fastfood = self.N, self.d, self.projection == 'fastfood'
         if name == 'B':
-            return philox.signs(self._key('B'), d if fastfood else N, device)       # ±1, (d,): fastfood reads B[:d]
+            return philox.signs(self.keys['B'], d if fastfood else N, device)       # ±1, (d,): fastfood reads B[:d]
         if name == 'G':
-            return philox.gaussian(self._key('G'), N, device)                       # (L,)
+            return philox.gaussian(self.keys['G'], N, device)                       # (L,)
         idx = torch.arange(N if fastfood else d, device=device)                     # fft reads perm[:d] only
-        return (philox.perm if name == 'perm' else philox.perm_inverse)(self._key('perm'), N, idx)
+        return (philox.perm if name == 'perm' else philox.perm_inverse)(self.keys['perm'], N, idx)
 
     def random_parts(self, device, names):
         """fastfood / fft: {name: tensor} of the named parts (B, G, perm, perm_inv) on device, cached or drawn."""
@@ -374,7 +371,7 @@ class RandomBasisLinear(VariantLinear):
         D = self.n_emulated
         c = max(1, BASIS_CHUNK // D)
         for k0 in range(0, self.d, c):
-            Wk = philox.gaussian(self._key('W'), D, device, stream=torch.arange(k0, min(k0 + c, self.d)))  # (c, D)
+            Wk = philox.gaussian(self.keys['W'], D, device, stream=torch.arange(k0, min(k0 + c, self.d)))  # (c, D)
             yield k0, Wk.div_(Wk.norm(dim=1, keepdim=True))
 
     def project(self, alpha):

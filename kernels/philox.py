@@ -66,11 +66,11 @@ def key_of(*parts):
     return int.from_bytes(digest[:4], 'little'), int.from_bytes(digest[4:], 'little')
 
 
-def _mulhilo(x, m):
-    """(hi, lo) 32-bit words of x * m for 32-bit x and m (int64 tensors, broadcast). m is split into 16-bit halves so
-    that no product exceeds 2^48 + 2^32: exact in int64, no overflow."""
-    a = x * (m >> 16)                                       # < 2^48
-    t = x * (m & 0xFFFF) + ((a & 0xFFFF) << 16)             # the product's low 48 bits, < 2^49
+def _mulhilo(x, mh, ml):
+    """(hi, lo) 32-bit words of x * m for 32-bit x (int64 tensor) and m = mh 2^16 + ml given as its 16-bit halves
+    (broadcast): no product exceeds 2^48 + 2^32, so int64 never overflows."""
+    a = x * mh                                              # < 2^48
+    t = x * ml + ((a & 0xFFFF) << 16)                       # the product's low 48 bits, < 2^49
     return (a >> 16) + (t >> 32), t & MASK
 
 
@@ -82,14 +82,17 @@ def philox(key, c0, c1, c2, c3):
     device = next((c.device for c in (c0, c1, c2, c3) if torch.is_tensor(c)), None)
     c0, c1, c2, c3 = torch.broadcast_tensors(*(torch.as_tensor(c, dtype=torch.int64, device=device)
                                                for c in (c0, c1, c2, c3)))
-    device, rows = c0.device, (2,) + (1,) * c0.dim()
+    rows = (2,) + (1,) * c0.dim()
     k = [((key[0] + r * W0) & MASK, (key[1] + r * W1) & MASK) for r in range(ROUNDS)]          # bumped keys
-    ks = torch.tensor([(k1, k0) if r % 2 == 0 else (k0, k1) for r, (k0, k1) in enumerate(k)], device=device)
-    ms = torch.tensor([(M0, M1), (M1, M0)], device=device)                                   # by round parity
+    ks = torch.tensor([(k1, k0) if r % 2 == 0 else (k0, k1) for r, (k0, k1) in enumerate(k)], device=c0.device)
+    ms = torch.tensor([[(M0 >> 16, M1 >> 16), (M1 >> 16, M0 >> 16)],                         # [half][parity]
+                       [(M0 & 0xFFFF, M1 & 0xFFFF), (M1 & 0xFFFF, M0 & 0xFFFF)]], device=c0.device)
+    ks, (mh, ml) = ks.view(ROUNDS, *rows).unbind(), ms.view(2, 2, *rows).unbind()
+    mh, ml = mh.unbind(), ml.unbind()
     x, y = torch.stack((c0, c2)), torch.stack((c3, c1))
     for r in range(ROUNDS):
-        hi, lo = _mulhilo(x, ms[r % 2].view(rows))          # even r: x = (c0, c2), odd r: x = (c2, c0)
-        x = hi ^ y ^ ks[r].view(rows)                       # even r: (c2', c0') = (hi0 ^ c3 ^ k1, hi1 ^ c1 ^ k0)
+        hi, lo = _mulhilo(x, mh[r % 2], ml[r % 2])         # even r: x = (c0, c2), odd r: x = (c2, c0)
+        x = hi ^ y ^ ks[r]                                  # even r: (c2', c0') = (hi0 ^ c3 ^ k1, hi1 ^ c1 ^ k0)
         y = lo.flip(0)                                      # even r: (c1', c3') = (lo1, lo0)
     return x[0], y[1], x[1], y[0]                           # after 10 rounds x = (c0, c2), y = (c3, c1)
 

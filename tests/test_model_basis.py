@@ -12,7 +12,7 @@ from torch.utils._pytree import tree_leaves
 from kernels.hadamard import sylvester
 from kernels import philox
 from model import GPT, GPTConfig, ConfigError, RandomBasisLinear, IntrinsicLinear, ProjectAlpha, config_from_dict, \
-    frozen_key, make_linear
+    make_linear
 
 SMALL = dict(vocab_size=64, block_size=32, n_layer=2, n_head=2, n_embd=32)
 MICRO = dict(vocab_size=32, block_size=16, n_layer=1, n_head=2, n_embd=16)   # layers of 256 and 1024 weights
@@ -52,8 +52,7 @@ def explicit_P(layer):
     """The layer's projection as an explicit (D, d) float64 matrix, built from the math (not from layer.project)."""
     D, d, N = layer.n_emulated, layer.d, layer.N
     if layer.projection == 'dense':  # column k = W_k / ||W_k||, W_k drawn one at a time from stream k of key 'W'
-        key = frozen_key(layer.cfg, layer.layer_idx, layer.role, 'W')
-        cols = [philox.gaussian(key, D, stream=k) for k in range(d)]
+        cols = [philox.gaussian(layer.keys['W'], D, stream=k) for k in range(d)]
         return torch.stack([c / c.norm() for c in cols], 1).double()
     names = ('B', 'G', 'perm') if layer.projection == 'fastfood' else ('B', 'perm')
     r = {k: v.double() if v.is_floating_point() else v for k, v in layer.random_parts('cpu', names).items()}
