@@ -92,15 +92,3 @@ def test_a_checkpoint_from_another_config_is_explained(tmp_path):
     with pytest.raises(CheckpointError, match='does not match the model built from its config'):
         load_model_state(other, small.state_dict(), 'x/ckpt.pt')
 
-
-def test_sampling_from_an_old_format_checkpoint_is_one_line_and_exit_2(tmp_path):
-    from conftest import run
-    from model import GPT, GPTConfig
-    cfg = dict(vocab_size=16, n_layer=1, n_head=2, n_embd=16, block_size=8)
-    torch.save(dict(model=GPT(GPTConfig(**cfg)).state_dict(), model_args=cfg, config={'dataset': 'x'}),
-               tmp_path / 'ckpt.pt')                                        # as format 1 wrote it: no 'format' key
-    r = run('sample.py', f'--out_dir={tmp_path}', timeout=120)
-    assert r.returncode == 2 and 'Traceback' not in r.stderr
-    lines = [line for line in r.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith(f'error: {tmp_path / "ckpt.pt"} was written by an older '
-                                                    f'nanoreparam'), r.stderr

@@ -3,6 +3,7 @@ traceback, nothing written. docs/errors.md lists the same cases with the message
 import os
 
 import pytest
+import torch
 
 from conftest import TINY, run
 
@@ -39,6 +40,7 @@ CASES = [
     (T, ['--dataset=shakespeare_char', '--data_dir='], 'run python data/shakespeare_char/prepare.py'),
     (T, ['--init_from=resume', '--out_dir={tmp}/none'], 'no checkpoint at'),
     (T, ['--init_from=resume', '--out_dir={tmp}/garbage'], 'is not a readable checkpoint'),
+    (T, ['--init_from=resume', '--out_dir={tmp}/format1'], 'was written by an older nanoreparam whose frozen random'),
     (T, ['--doped=TFX'], "doped='TFX' must be a string of T and F"),
     (T, ['--share=many'], "share='many' must be 'none', 'all' or a group size"),
     (T, ['--optimizer=sgd'], "optimizer='sgd' must be 'adamw' or 'muon'"),
@@ -49,6 +51,7 @@ CASES = [
     (S, ['--out_dir={ckpt}', '--start=FILE:/nonexistent.txt'], "start file '/nonexistent.txt' not found"),
     (S, ['--out_dir={tmp}/none'], 'no checkpoint at'),
     (S, ['--out_dir={tmp}/garbage'], 'is not a readable checkpoint'),
+    (S, ['--out_dir={tmp}/format1'], 'was written by an older nanoreparam whose frozen random'),
     (S, ['--out_dir={ckpt}', '--top_k=-3'], 'top_k=-3 must be 0 (off) or positive'),
     (S, ['--out_dir={ckpt}', '--start=€'], "is not in this dataset's vocabulary"),
     ('data/shakespeare_char/prepare.py', ['--input', '/nonexistent.txt', '--out_dir', '{tmp}/sc'], '/nonexistent.txt'),
@@ -66,6 +69,9 @@ def places(tmp_path_factory, tiny_data):
     ckpt = tmp / 'ckpt'
     r = run('train.py', *TINY, f'--data_dir={tiny_data}', f'--out_dir={ckpt}', '--max_iters=1', '--eval_interval=1')
     assert r.returncode == 0, r.stderr
+    (tmp / 'format1').mkdir()       # a checkpoint from before the counter-based generator: no 'format' key
+    old = {k: v for k, v in torch.load(ckpt / 'ckpt.pt', weights_only=True).items() if k != 'format'}
+    torch.save(old, tmp / 'format1' / 'ckpt.pt')
     return dict(tmp=tmp, ckpt=ckpt, data=tiny_data)
 
 
