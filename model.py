@@ -371,7 +371,7 @@ class RandomBasisLinear(VariantLinear):
         D = self.n_emulated
         c = max(1, BASIS_CHUNK // D)
         for k0 in range(0, self.d, c):
-            Wk = philox.gaussian(self.keys['W'], D, device, stream=torch.arange(k0, min(k0 + c, self.d)))  # (c, D)
+            Wk = philox.gaussian(self.keys['W'], D, device, stream=range(k0, min(k0 + c, self.d)))   # (c, D)
             yield k0, Wk.div_(Wk.norm(dim=1, keepdim=True))
 
     def project(self, alpha):

@@ -28,11 +28,11 @@ the last bits between devices (CUDA's libdevice; SLEEF's vector code and the C l
 they are not used: ln u comes from frexp and the series of atanh, cos θ and sin θ from the quadrant read off the
 integer w and Taylor polynomials on [-π/4, π/4], each a chain of separate +, -, ×, ÷ tensor ops (and one √), which
 IEEE 754 rounds correctly, hence identically, on every device; they stay within 2 ulp64 of the library functions.
-So the Gaussians are bit-exact across CPU and CUDA in eager mode. A compiler that fuses a·b + c into one FMA (as
-torch.compile's kernels may) moves a float64 value by about an ulp64; that changes its float32 rounding only when the
-value lies that close to a rounding boundary (probability ~1e-8 per element), and then to the adjacent float32. The
-stated tolerance is therefore <= 1 float32 ulp, bit for bit in eager. Words, uniforms, signs and permutations are
-integer-exact everywhere.
+Each draw is one torch.library custom op, which torch.compile keeps as an opaque node: its ops run one by one, compiled
+model or not. So the Gaussians are bit-exact across CPU and CUDA. Were the ops ever fused, a multiply-add contracted
+into an FMA would move a float64 value by about an ulp64, which changes its float32 rounding only when the value lies
+that close to a rounding boundary (probability ~1e-8 per element), and then to the adjacent float32: the stated
+tolerance is <= 1 float32 ulp. Words, uniforms, signs and permutations are integer-exact everywhere.
 
 Permutation. A Feistel network on the index bits: b = ceil(log2 n) bits split into lo (ceil(b/2) bits) and hi
 (floor(b/2) bits), FEISTEL_ROUNDS rounds alternately lo ^= F_r(hi) and hi ^= F_r(lo). Each round is its own inverse,
@@ -47,6 +47,7 @@ for. n <= 2^32.
 
 import hashlib
 import math
+from typing import List
 
 import torch
 
@@ -97,10 +98,6 @@ def philox(key, c0, c1, c2, c3):
     return x[0], y[1], x[1], y[0]                           # after 10 rounds x = (c0, c2), y = (c3, c1)
 
 
-def _device(device):
-    return torch.device(device) if device is not None else torch.empty(0).device   # None: torch's default device
-
-
 def _lanes(key, first, last, stream, device):
     """The four output words of counters first .. last-1 (counter c = (c low, c high, stream, 0)): 4 int64 tensors
     (..., last - first) holding uint32. stream is an int or an int64 tensor (S, 1) of streams."""
@@ -121,7 +118,6 @@ def _fill(fn, key, n, stream, device, dtype, per_word=1):
     """Runs fn(key, start, count, stream, device) -> values of elements start .. start+count-1 chunk by chunk into one
     (n,) or (S, n) tensor (per_word elements per Philox word). Values depend on (key, index) only, so the chunking
     never shows in them."""
-    device = _device(device)
     lead = () if isinstance(stream, int) else (stream.shape[0],)
     out = torch.empty(*lead, n, dtype=dtype, device=device)
     step = max(1, (CPU_CHUNK if device.type == 'cpu' else GPU_CHUNK) * per_word // (lead[0] if lead else 1))
@@ -130,22 +126,8 @@ def _fill(fn, key, n, stream, device, dtype, per_word=1):
     return out
 
 
-def _streams(stream, device):
-    return stream if isinstance(stream, int) else torch.as_tensor(stream, device=_device(device)).view(-1, 1)
-
-
-def words(key, n, device=None, stream=0):
-    """(n,) int64: the first n 32-bit words of the key's stream (a list of streams: (S, n))."""
-    return _fill(_words, key, n, _streams(stream, device), device, torch.int64)
-
-
 def _uniform(key, start, count, stream, device):
     return (_words(key, start, count, stream, device) >> 8).float().mul_(2.0 ** -24)   # exact: 24-bit integers
-
-
-def uniform(key, n, device=None, stream=0):
-    """(n,) float32 uniform on {0, 1, ..., 2^24 - 1} / 2^24: the top 24 bits of each word. Bit-exact everywhere."""
-    return _fill(_uniform, key, n, _streams(stream, device), device, torch.float32)
 
 
 def _signs(key, start, count, stream, device):
@@ -153,11 +135,6 @@ def _signs(key, start, count, stream, device):
     w = _words(key, first, last - first, stream, device)
     bits = (w.unsqueeze(-1) >> torch.arange(32, device=device)) & 1                 # (..., words, 32)
     return bits.flatten(-2)[..., start - 32 * first:start - 32 * first + count].float().mul_(2).sub_(1)
-
-
-def signs(key, n, device=None, stream=0):
-    """(n,) float32 ±1: element i is bit i % 32 of word i // 32. Bit-exact everywhere."""
-    return _fill(_signs, key, n, _streams(stream, device), device, torch.float32, per_word=32)
 
 
 LN2 = math.log(2)
@@ -209,10 +186,52 @@ def _gaussian(key, start, count, stream, device):
     return z[..., start - 4 * first:start - 4 * first + count]
 
 
+# name -> (values of elements start .. start+count-1, dtype, elements per word)
+DRAWS = {'words': (_words, torch.int64, 1), 'uniform': (_uniform, torch.float32, 1),
+         'signs': (_signs, torch.float32, 32), 'gaussian': (_gaussian, torch.float32, 1)}
+
+
+@torch.library.custom_op('nanoreparam::philox_draw', mutates_args=())
+def _draw_op(kind: str, k0: int, k1: int, n: int, streams: List[int], batched: bool,
+             device: torch.device) -> torch.Tensor:
+    """One draw as one opaque op: torch.compile puts it in its graph as a single node, neither tracing the hundreds
+    of small ops inside nor fusing them (which could move a Gaussian by an ulp)."""
+    fn, dtype, per_word = DRAWS[kind]
+    stream = torch.tensor(streams, device=device).view(-1, 1) if batched else streams[0]
+    return _fill(fn, (k0, k1), n, stream, device, dtype, per_word)
+
+
+@_draw_op.register_fake
+def _(kind, k0, k1, n, streams, batched, device):
+    return torch.empty(*((len(streams),) if batched else ()), n, dtype=DRAWS[kind][1], device=device)
+
+
+def _draw(kind, key, n, device, stream):
+    streams = [int(s) for s in stream] if not isinstance(stream, int) else [stream]
+    device = torch.device(device) if device is not None else torch.empty(0).device        # None: the default device
+    return _draw_op(kind, key[0], key[1], n, streams, not isinstance(stream, int), device)
+
+
+def words(key, n, device=None, stream=0):
+    """(n,) int64: the first n 32-bit words of the key's stream (a list of streams: (S, n)). device None: torch's
+    default device."""
+    return _draw('words', key, n, device, stream)
+
+
+def uniform(key, n, device=None, stream=0):
+    """(n,) float32 uniform on {0, 1, ..., 2^24 - 1} / 2^24: the top 24 bits of each word. Bit-exact everywhere."""
+    return _draw('uniform', key, n, device, stream)
+
+
+def signs(key, n, device=None, stream=0):
+    """(n,) float32 ±1: element i is bit i % 32 of word i // 32. Bit-exact everywhere."""
+    return _draw('signs', key, n, device, stream)
+
+
 def gaussian(key, n, device=None, stream=0):
     """(n,) float32 standard normal: Box-Muller in float64 from IEEE-754 basic ops only, rounded to float32
     (see the module docstring for why it is the same on every device)."""
-    return _fill(_gaussian, key, n, _streams(stream, device), device, torch.float32)
+    return _draw('gaussian', key, n, device, stream)
 
 
 # -----------------------------------------------------------------------------
@@ -259,12 +278,22 @@ def _walk(key, n, idx, inverse):
     return out.view(shape)
 
 
+@torch.library.custom_op('nanoreparam::philox_perm', mutates_args=())
+def _perm_op(k0: int, k1: int, n: int, idx: torch.Tensor, inverse: bool) -> torch.Tensor:
+    return _walk((k0, k1), n, idx, inverse)
+
+
+@_perm_op.register_fake
+def _(k0, k1, n, idx, inverse):
+    return torch.empty_like(idx, dtype=torch.int64)
+
+
 def perm(key, n, idx):
-    """perm[idx] for the key's pseudo-random permutation of 0..n-1; idx: int tensor of indices in [0, n), any shape
+    """perm[idx] for the key's pseudo-random permutation of 0..n-1; idx: int tensor of indices in [0, n), any shape.
     int64, idx's shape, on idx's device. (Π v)[i] = v[perm[i]] is a gather with it."""
-    return _walk(key, n, idx, inverse=False)
+    return _perm_op(key[0], key[1], n, idx, False)
 
 
 def perm_inverse(key, n, idx):
     """perm^-1[idx]: perm_inverse(key, n, perm(key, n, i)) == i."""
-    return _walk(key, n, idx, inverse=True)
+    return _perm_op(key[0], key[1], n, idx, True)

@@ -154,6 +154,13 @@ def test_permutation_looks_random():
     assert abs(steps.mean() / n - 1 / 3) < 0.01                       # |p(i+1) - p(i)| as for independent uniforms
 
 
+def test_draws_compile_fullgraph_as_opaque_ops_with_the_same_values():
+    draw = lambda x: (gaussian(KEY, 100) + x, perm(KEY, 77, torch.arange(77)), signs(KEY, 64, stream=range(2)))
+    compiled = torch.compile(draw, fullgraph=True, backend='aot_eager')
+    for a, b in zip(compiled(torch.zeros(100)), draw(torch.zeros(100))):
+        assert torch.equal(a, b)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA GPU')
 def test_cuda_draws_equal_cpu_draws():
     n = 1 << 20
@@ -162,3 +169,5 @@ def test_cuda_draws_equal_cpu_draws():
     assert torch.equal(perm(KEY, n + 3, torch.arange(n + 3, device='cuda')).cpu(), perm(KEY, n + 3, torch.arange(n + 3)))
     assert torch.equal(perm_inverse(KEY, n, torch.arange(n, device='cuda')).cpu(), perm_inverse(KEY, n, torch.arange(n)))
     assert ulps(gaussian(KEY, n, 'cuda').cpu(), gaussian(KEY, n, 'cpu')).max() <= 1   # the stated tolerance
+    from model import randn                                                        # a W0 drawn on the GPU
+    assert torch.allclose(randn((256, 64), KEY, 0.1, 'cuda').cpu(), randn((256, 64), KEY, 0.1), rtol=2 ** -22, atol=0)
