@@ -191,14 +191,17 @@ DRAWS = {'words': (_words, torch.int64, 1), 'uniform': (_uniform, torch.float32,
          'signs': (_signs, torch.float32, 32), 'gaussian': (_gaussian, torch.float32, 1)}
 
 
-@torch.library.custom_op('nanoreparam::philox_draw', mutates_args=())
-def _draw_op(kind: str, k0: int, k1: int, n: int, streams: List[int], batched: bool,
-             device: torch.device) -> torch.Tensor:
-    """One draw as one opaque op: torch.compile puts it in its graph as a single node, neither tracing the hundreds
-    of small ops inside nor fusing them (which could move a Gaussian by an ulp)."""
+def _draw_impl(kind: str, k0: int, k1: int, n: int, streams: List[int], batched: bool,
+               device: torch.device) -> torch.Tensor:
     fn, dtype, per_word = DRAWS[kind]
     stream = torch.tensor(streams, device=device).view(-1, 1) if batched else streams[0]
     return _fill(fn, (k0, k1), n, stream, device, dtype, per_word)
+
+
+# under torch.compile a draw is one opaque custom op: the graph gets a single node, neither tracing the hundreds of
+# small ops inside nor fusing them (which could move a Gaussian by an ulp); eager calls run the same function
+# directly (a custom op's first eager call would import torch._dynamo, seconds of startup)
+_draw_op = torch.library.custom_op('nanoreparam::philox_draw', _draw_impl, mutates_args=())
 
 
 @_draw_op.register_fake
@@ -209,7 +212,8 @@ def _(kind, k0, k1, n, streams, batched, device):
 def _draw(kind, key, n, device, stream):
     streams = [int(s) for s in stream] if not isinstance(stream, int) else [stream]
     device = torch.device(device) if device is not None else torch.empty(0).device        # None: the default device
-    return _draw_op(kind, key[0], key[1], n, streams, not isinstance(stream, int), device)
+    draw = _draw_op if torch.compiler.is_compiling() else _draw_impl
+    return draw(kind, key[0], key[1], n, streams, not isinstance(stream, int), device)
 
 
 def words(key, n, device=None, stream=0):
@@ -278,9 +282,11 @@ def _walk(key, n, idx, inverse):
     return out.view(shape)
 
 
-@torch.library.custom_op('nanoreparam::philox_perm', mutates_args=())
-def _perm_op(k0: int, k1: int, n: int, idx: torch.Tensor, inverse: bool) -> torch.Tensor:
+def _perm_impl(k0: int, k1: int, n: int, idx: torch.Tensor, inverse: bool) -> torch.Tensor:
     return _walk((k0, k1), n, idx, inverse)
+
+
+_perm_op = torch.library.custom_op('nanoreparam::philox_perm', _perm_impl, mutates_args=())
 
 
 @_perm_op.register_fake
@@ -291,9 +297,9 @@ def _(k0, k1, n, idx, inverse):
 def perm(key, n, idx):
     """perm[idx] for the key's pseudo-random permutation of 0..n-1; idx: int tensor of indices in [0, n), any shape.
     int64, idx's shape, on idx's device. (Π v)[i] = v[perm[i]] is a gather with it."""
-    return _perm_op(key[0], key[1], n, idx, False)
+    return (_perm_op if torch.compiler.is_compiling() else _perm_impl)(key[0], key[1], n, idx, False)
 
 
 def perm_inverse(key, n, idx):
     """perm^-1[idx]: perm_inverse(key, n, perm(key, n, i)) == i."""
-    return _perm_op(key[0], key[1], n, idx, True)
+    return (_perm_op if torch.compiler.is_compiling() else _perm_impl)(key[0], key[1], n, idx, True)
