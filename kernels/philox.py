@@ -55,7 +55,7 @@ M0, M1 = 0xD2511F53, 0xCD9E8D57     # Philox-4x32 multipliers
 W0, W1 = 0x9E3779B9, 0xBB67AE85     # key increments: the golden ratio and sqrt(3) - 1, times 2^32
 MASK = 0xFFFFFFFF
 ROUNDS = 10
-FEISTEL_ROUNDS = 6                  # 3 full Feistel rounds (each updates both halves): Luby-Rackoff's 3 and more
+FEISTEL_ROUNDS = 6                  # each updates one half (a classic Feistel round); Luby-Rackoff need 4
 CPU_CHUNK = 1 << 15                 # words per pass on CPU: the temporaries (<= 128 KB) stay in cache
 GPU_CHUNK = 1 << 24                 # words per pass elsewhere: bounds the temporaries' memory (~1 GB)
 
