@@ -1006,17 +1006,33 @@ class GPT(nn.Module):
     # -- optimizer ----------------------------------------------------------------------------------------
 
     def optim_groups(self, weight_decay):
-        """AdamW groups: matrices decay, vectors (norms, diagonals, coefficients) do not; each variant can ask
-        for a learning-rate multiplier per parameter (self.lr_mult). Each parameter appears once."""
+        """AdamW groups with each parameter's learning-rate multiplier (a module's lr_mult, default 1) and weight
+        decay: its share of W's decay (a module's decay; default matrices 1, vectors such as norms 0) divided by its
+        lr multiplier, since AdamW shrinks by lr x weight_decay: every kind's W shrinks at dense's rate. Each parameter
+        appears once."""
         mults = {}
         for m in self.modules():
             for name, p in m.named_parameters(recurse=False):
-                mults[id(p)] = getattr(m, 'lr_mult', {}).get(name, 1.0)
+                lr_mult = getattr(m, 'lr_mult', {}).get(name, 1.0)
+                share = getattr(m, 'decay', {}).get(name, 1.0 if p.dim() >= 2 else 0.0)
+                mults[id(p)] = lr_mult, weight_decay * share / lr_mult
         groups = {}
         for p in {id(p): p for p in self.parameters() if p.requires_grad}.values():
-            decay = weight_decay if p.dim() >= 2 else 0.0
-            groups.setdefault((decay, mults[id(p)]), []).append(p)
-        return [dict(params=ps, weight_decay=wd, lr_mult=lm) for (wd, lm), ps in groups.items()]
+            groups.setdefault(mults[id(p)], []).append(p)
+        return [dict(params=ps, weight_decay=wd, lr_mult=lm) for (lm, wd), ps in groups.items()]
+
+
+def iters_for_budget(flops, n_trainable_nonembedding, tokens_per_iter, accumulation, target_flops=0.0,
+                     flops_basis='C_train', tokens_per_param=0.0):
+    """The number of optimizer steps that spends a budget: the fewest whose cumulative cost reaches it (so one step
+    fewer falls short). target_flops counted on flops_basis, from flops_per_token(): C_train per token, or C_actual per
+    token plus the per-step work once per micro-step (accumulation of them per step); or tokens_per_param tokens per
+    trainable non-embedding parameter."""
+    if target_flops:
+        per_iter = flops[flops_basis] * tokens_per_iter + (flops['step'] * accumulation if flops_basis == 'C_actual'
+                                                           else 0)
+        return max(1, math.ceil(target_flops / per_iter))
+    return max(1, math.ceil(tokens_per_param * n_trainable_nonembedding / tokens_per_iter))
 
 
 def sample_next(logits, temperature=1.0, top_k=None, top_p=None, generator=None):
