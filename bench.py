@@ -21,7 +21,7 @@ Benchmarks for nanoreparam, one section per flag, several sections per call allo
 --relstep   per variant of train.py's default model on the embedded corpus (pystdlib_char, prepared if missing): a few
             AdamW steps at lr 3e-3 (model.optim_groups: each variant's lr and weight-decay multipliers), then one more;
             the relative change of every effective weight W = layer(I)^T in that step, RMS(ΔW) / RMS(W), averaged over
-            layers and roles, and its ratio to dense's (role by role). docs/learning_rates.md has the derivation.
+            layers and roles, and its ratio to dense's (role by role). docs/variants.md#learning-rates derives it.
 
 --layers    fastfood and blockdiag layers (model.py, blocks=4) against nn.Linear(n, n) of the same emulated size: forward
             and forward+backward with the input gradient, x = (tokens, n), eager. Defaults: tokens 8192 x n {1024, 4096}
@@ -308,7 +308,6 @@ RELSTEP_ROWS = [
     ('lowrank r=0.25', dict(linear='lowrank', attn_rank=0.25, mlp_rank=0.25)),
     ('lora r=8', dict(linear='lora', attn_rank=8, mlp_rank=8)),
     ('basis d=5', dict(linear='basis', basis_dim=5)),
-    ('basis d=64 fastfood', dict(linear='basis', basis_dim=64, basis_projection='fastfood')),
     ('intrinsic d=5', dict(linear='intrinsic', intrinsic_dim=5)),
     ('intrinsic d=1000', dict(linear='intrinsic', intrinsic_dim=1000)),
     ('fastfood', dict(linear='fastfood')),

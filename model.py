@@ -96,7 +96,7 @@ def randn(shape, gen, std=1.0):
 # Adam moves a coordinate by about lr x RMS(m / sqrt(v)): near lr for a coefficient whose gradient sums over a whole
 # matrix (α, a Fastfood diagonal), less for a noisy dense entry. Measured (bench.py --relstep, docs/variants.md).
 ALPHA_ADAM = 0.5
-FASTFOOD_ADAM = 1.0
+FASTFOOD_ADAM = 2 / 3
 
 
 def init_std(cfg, role, in_features):
@@ -471,7 +471,7 @@ class RandomBasisLinear(VariantLinear):
 
 class BasisLinear(RandomBasisLinear):
     """W = W0 + sum_{k=1..d} α_k W_k, d = cfg.basis_dim coefficients per layer, W_k unit-norm random directions.
-    α learns at lr sqrt(D / d) ALPHA_ADAM, matched to a dense Adam step and measured (docs/variants.md#learning-rates)."""
+    α learns at lr sqrt(D / d) ALPHA_ADAM, a dense Adam step's size, measured (docs/variants.md#learning-rates)."""
     def __init__(self, cfg, role, layer_idx, in_features, out_features, std):
         d = cfg.basis_dim
         if d > in_features * out_features:

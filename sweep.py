@@ -24,7 +24,8 @@ A sweep file is plain Python (exec'd, like config/*.py) that sets a few names:
     nproc = 1                                  # optional: >1 launches each run with torchrun on nproc processes
     mode = 'grid'                              # or 'bisect', with a `bisect` dict (see run_bisect below)
 
-Each run trains in results/<sweep>/<name>-s<seed>/ (<name>-lr<mult>-s<seed>/ for a tuned run) (train.py's out_dir, plus its stdout.log and stderr.log).
+Each run trains in results/<sweep>/<name>-s<seed>/ (<name>-lr<mult>-s<seed>/ for a tuned run): train.py's out_dir,
+plus its stdout.log and stderr.log.
 When it ends, one JSON row is appended to results/<sweep>/results.jsonl (ROW_FIELDS below), ok or failed
 with its error line; a failed run does not stop the sweep. A run whose row exists is finished and never
 started again (--retry-failed re-runs the failed ones); a run with a ckpt.pt but no row was interrupted and

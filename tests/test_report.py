@@ -166,8 +166,8 @@ def test_tuned_runs_are_reported_at_their_best_lr_with_an_lr_figure_and_edge_fla
     r = run('report.py', str(out))
     assert r.returncode == 0, r.stderr
     assert 'lowrank: the best learning rate (x8) is an edge of its grid: widen it' in r.stdout
-    assert (out / 'lr_synth.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n' and '](lr_synth.png)' in (out / 'report.md').read_text()
     md = (out / 'report.md').read_text()
+    assert (out / 'lr_synth.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n' and '](lr_synth.png)' in md
     assert '| dense | 1 | 0.5: 2.1000, **1: 2.0000**, 2: 2.0500 | 1 | 0.003 |  |' in md
     assert '| lowrank | 1 | 0.5: 2.3000, 1: 2.2000, 2: 2.1500, 4: inf, **8: 2.1200** | 8 | 0.024 | **edge** |' in md
     assert re.search(r'\| dense \| dense \| 3 \|', md) and re.search(r'\| lowrank \| lowrank \| 3 \|', md)
