@@ -242,8 +242,9 @@ if optimizer == 'muon':
     # weights, low-rank and LoRA factors). Block-diagonal weights (3-D), vectors (norm gains, Fastfood diagonals,
     # basis / intrinsic coefficients), the embeddings and the head stay with AdamW, as in nanochat.
     matrices = {id(p) for p in model.h.parameters() if p.requires_grad and p.dim() == 2}
-    muon_groups = [dict(params=[p for p in g['params'] if id(p) in matrices],
-                        lr_mult=g['lr_mult'] * muon_lr / learning_rate) for g in groups]
+    # model.py's lr multipliers size Adam's steps; Muon's orthogonalised step has its own scale: muon_lr for all
+    muon_groups = [dict(params=[p for p in g['params'] if id(p) in matrices], lr_mult=muon_lr / learning_rate)
+                   for g in groups]
     groups = [dict(g, params=[p for p in g['params'] if id(p) not in matrices]) for g in groups]
     groups, muon_groups = [g for g in groups if g['params']], [g for g in muon_groups if g['params']]
 use_fused = device_type == 'cuda'
