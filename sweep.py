@@ -442,9 +442,16 @@ def estimate(cfg):
             raise
         model = GPT(gcfg)
         counts, flops = model.param_counts(), model.flops_per_token()
-    tokens = cfg['max_iters'] * cfg['batch_size'] * cfg['block_size'] * cfg['gradient_accumulation_steps']
+    accum = cfg['gradient_accumulation_steps']
+    per_iter = cfg['batch_size'] * cfg['block_size'] * accum
+    iters = cfg['max_iters']
+    if cfg.get('target_flops') or cfg.get('tokens_per_param'):  # train.py sets max_iters from the budget the same way
+        from model import iters_for_budget
+        iters = iters_for_budget(flops, counts['trainable_nonembedding'], per_iter, accum, cfg.get('target_flops', 0),
+                                 cfg.get('flops_basis', 'C_train'), cfg.get('tokens_per_param', 0))
+    tokens = iters * per_iter
     return dict(counts, vocab_known=known, tokens=tokens, C_train=flops['C_train'] * tokens,
-                C_actual=flops['C_actual'] * tokens + flops['step'] * cfg['max_iters'])
+                C_actual=flops['C_actual'] * tokens + flops['step'] * accum * iters)
 
 
 def dry_run(sweep, results):

@@ -352,3 +352,14 @@ def test_a_tuned_sweep_trains_each_lr_in_its_own_folder_and_rows_name_the_multip
         assert row['learning_rate'] == pytest.approx(0.01 * row['lr_mult']) and row['status'] == 'ok'
         assert (tmp_path / 'results' / 's' / row['run'] / 'log.jsonl').exists()
     assert f'lr grid dense: 0.5, 2 x learning_rate; best {best:g} (still on the edge)' in r.stdout
+
+
+def test_a_flops_budget_in_base_gives_every_run_the_same_compute_in_the_plan(tmp_path, tiny_data):
+    path = write_sweep(tmp_path, tiny_data, "base.update(target_flops=4e11, flops_basis='C_actual')\n"
+                                            "runs = [dict(name='dense'), dict(name='lowrank', linear='lowrank')]\n")
+    s = sw.load_sweep(path)
+    plans = [sw.estimate(sw.resolve_config(s, r.overrides, r.seed, sw.train_defaults())) for r in sw.expand(s, s.runs)]
+    assert plans[0]['tokens'] < plans[1]['tokens']                      # the cheaper model trains longer
+    for e in plans:
+        per_iter = e['C_actual'] / (e['tokens'] // (8 * 32))
+        assert e['C_actual'] >= 4e11 > e['C_actual'] - per_iter          # each within one step of the budget
