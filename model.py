@@ -94,9 +94,8 @@ def randn(shape, gen, std=1.0):
 
 
 # Adam moves a coordinate by about lr x RMS(m / sqrt(v)): near lr for a coefficient whose gradient sums over a whole
-# matrix (α, a Fastfood diagonal), less for a noisy dense entry. Measured (bench.py --relstep, docs/variants.md).
+# matrix (α), less for a noisy dense entry. Measured ratio (bench.py --relstep, docs/variants.md#learning-rates).
 ALPHA_ADAM = 0.5
-FASTFOOD_ADAM = 2 / 3
 
 
 def init_std(cfg, role, in_features):
@@ -243,7 +242,7 @@ class FastfoodLinear(VariantLinear):
         self.G = nn.Parameter(G.view(-1))                                                      # (k*n,)
         self.S = nn.Parameter(std * math.sqrt(n) * s / G_norm)                                 # (out,)
         # each diagonal moves W by 1/sqrt(3) of a dense step: lr x RMS(diagonal) / (std sqrt(3)); S carries the decay
-        k = cfg.variant_lr_mult * FASTFOOD_ADAM / (std * math.sqrt(3))
+        k = cfg.variant_lr_mult / (std * math.sqrt(3))
         self.lr_mult = {'S': k * std * math.sqrt(n), 'G': k, 'B': k}
         self.decay = {'S': 1.0, 'G': 0.0, 'B': 0.0}
 
