@@ -389,8 +389,7 @@ def bench_relstep(args):
         rel = relative_steps(dict(kw, vocab_size=vocab), tokens, warmup=warmup)
         dense = dense or rel
         from model import GPT, GPTConfig
-        with torch.device('meta'):
-            n = GPT(GPTConfig(vocab_size=vocab, block_size=128, **kw)).param_counts()['trainable_nonembedding']
+        n = GPT(GPTConfig(vocab_size=vocab, block_size=128, **kw)).param_counts()['trainable_nonembedding']
         v = list(rel.values())
         print(f"| {name} | {n:,} | {sum(v) / len(v):.4f} | {min(v):.4f} - {max(v):.4f} | "
               f"{relstep_ratio(rel, dense):.2f} |", flush=True)

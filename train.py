@@ -209,7 +209,7 @@ def train_batches(gen):
 model_args = {k: globals()[k] for k in _model_keys}
 model_args.update(vocab_size=meta['vocab_size'], block_size=block_size)
 iter_num, tokens_seen, best_val_loss, checkpoint = 0, 0, float('inf'), None
-target_state = dict(done=False, vals=[])  # target_loss: reached yet, and the val losses of the evals so far
+target_state = dict(done=False, vals=[])  # target_loss: reached yet, and (iter, val loss) of the evals so far
 ckpt_path = os.path.join(out_dir, 'ckpt.pt')
 if init_from == 'resume':
     checkpoint = load_checkpoint(ckpt_path)
@@ -419,6 +419,7 @@ if master:
     print(f'tokens per iteration: {tokens_per_iter:,} ({world_size} x {micro_steps} x {batch_size} x {block_size}) '
           f'| device {device} {gpu_name} | dtype {dtype}')
 
+
 def compute_at(iters, tokens):
     """Cumulative C_train, C_actual (with the per-step work of every micro-step) and C_frozen_2_3 after iters steps."""
     return dict(C_train=flops['C_train'] * tokens,
@@ -427,9 +428,8 @@ def compute_at(iters, tokens):
 
 
 def check_target(val, full):
-    """After an eval (full) or a cheap check: log target_reached the first time val <= target_loss; else, after a full
-    eval, decide whether the next steps are near enough the target for cheap checks: the gap is within
-    max(0.05 nats, twice the last eval-to-eval drop)."""
+    """After an eval (full) or a cheap check: log target_reached the first time val <= target_loss; else remember a full
+    eval's val loss (a resumed run repeats the eval of its checkpoint's iteration: once) for near_target."""
     if not target_loss or target_state['done']:
         return
     if val <= target_loss:
@@ -439,12 +439,13 @@ def check_target(val, full):
                  seconds=time.time() - t_start, **compute_at(iter_num, tokens_seen)))
         if master:
             print(f'iter {iter_num}: val loss {val:.4f} reached target_loss {target_loss}', flush=True)
-    elif full:
-        target_state['vals'].append(val)
+    elif full and (not target_state['vals'] or target_state['vals'][-1][0] < iter_num):
+        target_state['vals'].append((iter_num, val))
 
 
 def near_target():
-    vals = target_state['vals']
+    """Cheap checks run while the last eval's gap to the target is within max(0.05 nats, twice its last drop)."""
+    vals = [v for _, v in target_state['vals']]
     drop = vals[-2] - vals[-1] if len(vals) > 1 else 0.0
     return bool(vals) and vals[-1] - target_loss <= max(0.05, 2 * drop)
 
