@@ -5,6 +5,7 @@ Benchmarks for nanoreparam, one section per flag, several sections per call allo
     python bench.py --kernels --tokens 8192 --sizes 4096 --dtypes fp32
     python bench.py --layers                           # fastfood and blockdiag layers vs dense nn.Linear
     python bench.py --variants                         # a training step of the default model, every variant
+    python bench.py --relstep                          # how far one AdamW step moves each variant's weight
 
 --kernels   y = x @ H_n * scale over the last dim, x = (tokens, n): torch.clone (the memory floor: one read, one
             write), dense x @ H (the matmul it replaces), a plain torch radix-2 butterfly, our torch Kronecker fallback,
@@ -16,6 +17,11 @@ Benchmarks for nanoreparam, one section per flag, several sections per call allo
 --variants  one training step (forward, backward, AdamW) of train.py's default model under each variant of
             model.VARIANT_TABLE (the rows of `python model.py --compare`): time and peak memory as ratios to dense
             (random bases regenerated and cached).
+
+--relstep   per variant of train.py's default model on the embedded corpus (pystdlib_char, prepared if missing): a few
+            AdamW steps at lr 3e-3 (model.optim_groups: each variant's lr and weight-decay multipliers), then one more;
+            the relative change of every effective weight W = layer(I)^T in that step, RMS(ΔW) / RMS(W), averaged over
+            layers and roles, and its ratio to dense's (role by role). docs/variants.md#learning-rates derives it.
 
 --layers    fastfood and blockdiag layers (model.py, blocks=4) against nn.Linear(n, n) of the same emulated size: forward
             and forward+backward with the input gradient, x = (tokens, n), eager. Defaults: tokens 8192 x n {1024, 4096}
@@ -294,6 +300,101 @@ def bench_variants(args):
         del model, opt
 
 
+# -----------------------------------------------------------------------------
+# --relstep: the relative step of each variant's effective weight
+
+RELSTEP_ROWS = [
+    ('dense', {}),
+    ('lowrank r=0.25', dict(linear='lowrank', attn_rank=0.25, mlp_rank=0.25)),
+    ('lora r=8', dict(linear='lora', attn_rank=8, mlp_rank=8)),
+    ('basis d=5', dict(linear='basis', basis_dim=5)),
+    ('intrinsic d=5', dict(linear='intrinsic', intrinsic_dim=5)),
+    ('intrinsic d=1000', dict(linear='intrinsic', intrinsic_dim=1000)),
+    ('fastfood', dict(linear='fastfood')),
+    ('blockdiag b=4', dict(linear='blockdiag', blocks=4)),
+    ('shared all', dict(share='all')),
+]
+
+
+def effective_weights(model):
+    """{(layer, role): W (out, in)} of every variant linear that is not frozen, W = layer(I)^T (a shared module once
+    per layer that uses it)."""
+    from model import FrozenLinear
+    with torch.no_grad():
+        return {(l, role): m(torch.eye(m.in_features)).T.clone() for l, role, m in model.variant_modules()
+                if not isinstance(m, FrozenLinear)}
+
+
+def relative_steps(kw, tokens, lr=3e-3, warmup=10, batch=32, block=128, weight_decay=0.1, seed=0):
+    """{(layer, role): RMS(ΔW) / RMS(W)} of the AdamW step after `warmup` steps at a constant lr (train.py's betas,
+    gradient clipping and optim_groups), on random windows of `tokens` (a 1-d int64 tensor)."""
+    from model import GPT, GPTConfig
+    torch.manual_seed(seed)
+    model = GPT(GPTConfig(**dict(dict(block_size=block), **kw)))
+    opt = torch.optim.AdamW(model.optim_groups(weight_decay), lr=lr, betas=(0.9, 0.95))
+    for g in opt.param_groups:
+        g['lr'] = lr * g['lr_mult']
+    gen = torch.Generator().manual_seed(seed)
+
+    def step():
+        ix = torch.randint(len(tokens) - block - 1, (batch,), generator=gen).tolist()
+        x = torch.stack([tokens[i:i + block] for i in ix])
+        y = torch.stack([tokens[i + 1:i + 1 + block] for i in ix])
+        _, loss = model(x, y)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    for _ in range(warmup):
+        step()
+    before = effective_weights(model)
+    step()
+    after = effective_weights(model)
+    rms = lambda t: t.pow(2).mean().sqrt().item()
+    return {k: rms(after[k] - before[k]) / rms(before[k]) for k in before}
+
+
+def relstep_ratio(rel, dense):
+    """Mean over (layer, role) of a variant's relative step over dense's at the same place."""
+    keys = [k for k in rel if k in dense]
+    return sum(rel[k] / dense[k] for k in keys) / len(keys)
+
+
+def corpus_tokens(n=1_000_000):
+    """The first n training tokens of pystdlib_char (prepared on first use, as train.py does) and its vocabulary."""
+    import importlib
+    import numpy as np
+    from data.common import DATA_ROOT, load_meta
+    d = DATA_ROOT / 'pystdlib_char'
+    if not (d / 'meta.json').exists():
+        importlib.import_module('data.pystdlib_char.prepare').prepare()
+    meta = load_meta(d)
+    data = np.memmap(d / meta['train'][0], dtype=np.dtype(meta['dtype']), mode='r')
+    return torch.from_numpy(data[:n].astype(np.int64)), meta['vocab_size']
+
+
+def bench_relstep(args):
+    tokens, vocab = corpus_tokens()
+    warmup = 10
+    print(f"## --relstep: relative change of each effective weight in one AdamW step, default model (4 x 128), "
+          f"pystdlib_char\n")
+    print(f"{machine_line(torch.device('cpu'))}; lr 3e-3 constant, batch 32 x 128, {warmup} steps, then one measured. "
+          "relstep = RMS(ΔW) / RMS(W) of W = layer(I)^T, mean (min - max) over layers and roles; x dense = mean over "
+          "layers and roles of the ratio to dense's relstep at the same place.\n")
+    print("| variant | trainable non-emb | relstep | min - max | x dense |")
+    print("|---|---|---|---|---|")
+    dense = None
+    for name, kw in RELSTEP_ROWS:
+        rel = relative_steps(dict(kw, vocab_size=vocab), tokens, warmup=warmup)
+        dense = dense or rel
+        from model import GPT, GPTConfig
+        n = GPT(GPTConfig(vocab_size=vocab, block_size=128, **kw)).param_counts()['trainable_nonembedding']
+        v = list(rel.values())
+        print(f"| {name} | {n:,} | {sum(v) / len(v):.4f} | {min(v):.4f} - {max(v):.4f} | "
+              f"{relstep_ratio(rel, dense):.2f} |", flush=True)
+
+
 def args_dtype(dtype):
     return {v: k for k, v in DTYPES.items()}[dtype]
 
@@ -304,6 +405,7 @@ def main():
     p.add_argument('--kernels', action='store_true', help='Walsh-Hadamard transform kernels, side by side')
     p.add_argument('--layers', action='store_true', help='fastfood and blockdiag layers vs the dense nn.Linear they emulate')
     p.add_argument('--variants', action='store_true', help='a training step of the default model under each variant')
+    p.add_argument('--relstep', action='store_true', help="one AdamW step's relative change of each variant's weight")
     p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     p.add_argument('--tokens', type=lambda s: [int(v) for v in s.split(',')], default=None,
                    help='comma-separated row counts (default: 8192,32768 on CUDA, 8192 on CPU)')
@@ -314,8 +416,8 @@ def main():
     p.add_argument('--threads', type=int, default=None,
                    help="torch CPU threads (default: torch's); 1 is steadier when other jobs share the cores")
     args = p.parse_args()
-    if not (args.kernels or args.layers or args.variants):
-        p.error('pick at least one section: --kernels, --layers or --variants')
+    if not (args.kernels or args.layers or args.variants or args.relstep):
+        p.error('pick at least one section: --kernels, --layers, --variants or --relstep')
     bad = [d for d in args.dtypes if d not in DTYPES]
     if bad:
         p.error(f"--dtypes: unknown {bad}; use some of {list(DTYPES)}")
@@ -328,6 +430,8 @@ def main():
         bench_layers(args)
     if args.variants:
         bench_variants(args)
+    if args.relstep:
+        bench_relstep(args)
 
 if __name__ == '__main__':
     main()

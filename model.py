@@ -63,7 +63,6 @@ class GPTConfig:
     rank_schedule: str = 'constant'    # see RANK_SCHEDULES
     rank_min: int = 0                  # smallest rank a schedule reaches; 0 = max(1, rank // 8)
     lora_alpha: float = 0.0            # LoRA scale alpha/r; 0 = alpha equal to r (scale 1)
-    factor_lr_mult: float = 1.0        # LR multiplier of low-rank / LoRA factors
     # random basis / intrinsic
     basis_dim: int = 8                 # d coefficients per layer
     basis_projection: str = 'dense'    # dense | fastfood | fft
@@ -71,10 +70,10 @@ class GPTConfig:
     intrinsic_dim: int = 1000          # d coefficients for the whole model
     intrinsic_projection: str = 'fastfood'  # dense | fastfood | fft
     intrinsic_said: bool = False       # one trainable scale per weight tensor (Aghajanyan's SAID)
-    alpha_lr_mult: float = 0.0         # LR multiplier of basis/intrinsic alpha; 0 = sqrt(D/d) heuristic
     # structured
     blocks: int = 4                    # blockdiag: number of dense blocks
-    diag_lr_mult: float = 1.0          # LR multiplier of Fastfood diagonals
+    # learning rates: each variant's tensors get derived multipliers (docs/variants.md#learning-rates)
+    variant_lr_mult: float = 1.0       # scales every derived multiplier of a non-dense variant (1 = as derived)
     # layer structure
     share: Union[str, int] = 'none'    # none | all | k (groups of k consecutive layers share one block)
     doped: Union[bool, str] = False    # True: frozen MLP layers interleaved (T F T ... T); or a pattern 'TFTFT'
@@ -95,6 +94,11 @@ def randn(shape, key, std=1.0, device=None):
     return philox.gaussian(key, math.prod(shape), device).view(shape) * std
 
 
+# Adam moves a coordinate by about lr x RMS(m / sqrt(v)): near lr for a coefficient whose gradient sums over a whole
+# matrix (α), less for a noisy dense entry. Measured ratio (bench.py --relstep, docs/variants.md#learning-rates).
+ALPHA_ADAM = 0.5
+
+
 def init_std(cfg, role, in_features):
     """The dense init every variant matches: fan-in std, residual-output projections scaled by 1/sqrt(2L) (GPT-2)."""
     std = in_features ** -0.5
@@ -109,7 +113,8 @@ def init_std(cfg, role, in_features):
 class VariantLinear(nn.Module):
     """The surface every variant shares: in_features -> out_features and the accounting questions. Subclasses add
     their parameters and the FLOPs of their forward and backward."""
-    lr_mult = {}            # parameter name -> learning-rate multiplier (default 1)
+    lr_mult = {}            # parameter name -> lr multiplier (default 1): W moves as a dense W does per step
+    decay = {}              # parameter name -> its share of W's weight decay (default: matrices 1, vectors 0)
     n_frozen_per_step = 0   # frozen values used once per step (a random basis's P), not per token
     shared = ()             # modules this layer uses but other layers share (the intrinsic α), counted once
 
@@ -176,7 +181,10 @@ class LowRankLinear(VariantLinear):
         self.rank = rank
         self.A = nn.Parameter(torch.randn(rank, in_features) * in_features ** -0.5)                 # (r, in)
         self.B = nn.Parameter(torch.randn(out_features, rank) * std * math.sqrt(in_features / rank))  # (out, r)
-        self.lr_mult = {'A': cfg.factor_lr_mult, 'B': cfg.factor_lr_mult}
+        # B ΔA and ΔB A each move W by 1/sqrt(2) of a dense step; the two factors share W's decay
+        k = cfg.variant_lr_mult / math.sqrt(2)
+        self.lr_mult = {'A': k / (std * math.sqrt(in_features)), 'B': k * math.sqrt(in_features / rank)}
+        self.decay = {'A': 0.5, 'B': 0.5}
 
     def forward(self, x):
         return F.linear(F.linear(x, self.A), self.B)
@@ -202,6 +210,8 @@ class LoRALinear(LowRankLinear):
         self.register_buffer('W0', W0, persistent=False)
         nn.init.zeros_(self.B)
         self.scale = (cfg.lora_alpha or rank) / rank
+        # B = 0: W first moves by scale ΔB A, RMS scale lr_B sqrt(r / in), where a dense step moves it by lr
+        self.lr_mult = dict(self.lr_mult, B=cfg.variant_lr_mult * math.sqrt(in_features / rank) / self.scale)
 
     def forward(self, x):
         return F.linear(x, self.W0) + self.scale * super().forward(x)
@@ -232,7 +242,10 @@ class FastfoodLinear(VariantLinear):
         self.B = nn.Parameter(torch.randint(0, 2, (k * in_features,)).float() * 2 - 1)         # (k*in,) ±1
         self.G = nn.Parameter(G.view(-1))                                                      # (k*n,)
         self.S = nn.Parameter(std * math.sqrt(n) * s / G_norm)                                 # (out,)
-        self.lr_mult = {'S': cfg.diag_lr_mult, 'G': cfg.diag_lr_mult, 'B': cfg.diag_lr_mult}
+        # each diagonal moves W by 1/sqrt(3) of a dense step: lr x RMS(diagonal) / (std sqrt(3)); S carries the decay
+        k = cfg.variant_lr_mult / (std * math.sqrt(3))
+        self.lr_mult = {'S': k * std * math.sqrt(n), 'G': k, 'B': k}
+        self.decay = {'S': 1.0, 'G': 0.0, 'B': 0.0}
 
     @property
     def n_frozen(self):
@@ -275,6 +288,7 @@ class BlockDiagLinear(VariantLinear):
                               f'out_features={out_features} of {role}; pick blocks from 1, 2, 4, ... that divides both')
         W = torch.randn(b, out_features // b, in_features // b)                        # (b, out/b, in/b)
         self.weight = nn.Parameter(W * std * math.sqrt(b))
+        self.lr_mult = {'weight': cfg.variant_lr_mult * math.sqrt(b)}   # W's entries are the blocks' / sqrt(b)
 
     def forward(self, x):
         b, o, i = self.weight.shape
@@ -453,7 +467,7 @@ class RandomBasisLinear(VariantLinear):
 
 class BasisLinear(RandomBasisLinear):
     """W = W0 + sum_{k=1..d} α_k W_k, d = cfg.basis_dim coefficients per layer, W_k unit-norm random directions.
-    α learns at lr sqrt(D / d), a heuristic that matches the norm of a dense Adam step (docs/variants.md#basis)."""
+    α learns at lr sqrt(D / d) ALPHA_ADAM, a dense Adam step's size, measured (docs/variants.md#learning-rates)."""
     def __init__(self, cfg, role, layer_idx, in_features, out_features, std):
         d = cfg.basis_dim
         if d > in_features * out_features:
@@ -461,7 +475,8 @@ class BasisLinear(RandomBasisLinear):
                               f'{out_features} {role} layer: the directions could not be independent; lower it')
         super().__init__(cfg, role, layer_idx, in_features, out_features, std, d, cfg.basis_projection)
         self.alpha = nn.Parameter(torch.zeros(d))                                 # (d,)
-        self.lr_mult = {'alpha': cfg.alpha_lr_mult or math.sqrt(self.n_emulated / d)}
+        self.lr_mult = {'alpha': cfg.variant_lr_mult * math.sqrt(self.n_emulated / d) * ALPHA_ADAM}
+        self.decay = {'alpha': 1.0}   # W shrinks toward W0, as LoRA's
 
     def coefficients(self):
         return self.alpha, 1.0
@@ -477,15 +492,16 @@ class IntrinsicVector(nn.Module):
     def __init__(self, cfg):
         super().__init__()
         self.alpha = nn.Parameter(torch.zeros(cfg.intrinsic_dim))                 # (d,)
-        self.alpha_lr_mult, self.D = cfg.alpha_lr_mult, 0
+        self.variant_lr_mult, self.D = cfg.variant_lr_mult, 0
+        self.decay = {'alpha': 1.0}
 
     @property
     def n_trainable(self):
         return self.alpha.numel()
 
     @property
-    def lr_mult(self):  # BasisLinear's sqrt(D / d) heuristic for a global vector, unless alpha_lr_mult > 0
-        return {'alpha': self.alpha_lr_mult or math.sqrt(self.D / self.alpha.numel())}
+    def lr_mult(self):  # BasisLinear's rule for a global vector
+        return {'alpha': self.variant_lr_mult * math.sqrt(self.D / self.alpha.numel()) * ALPHA_ADAM}
 
 
 class IntrinsicLinear(RandomBasisLinear):
@@ -1003,17 +1019,33 @@ class GPT(nn.Module):
     # -- optimizer ----------------------------------------------------------------------------------------
 
     def optim_groups(self, weight_decay):
-        """AdamW groups: matrices decay, vectors (norms, diagonals, coefficients) do not; each variant can ask
-        for a learning-rate multiplier per parameter (self.lr_mult). Each parameter appears once."""
+        """AdamW groups with each parameter's learning-rate multiplier (a module's lr_mult, default 1) and weight
+        decay: its share of W's decay (a module's decay; default matrices 1, vectors such as norms 0) divided by its
+        lr multiplier, since AdamW shrinks by lr x weight_decay: every kind's W shrinks at dense's rate. Each parameter
+        appears once."""
         mults = {}
         for m in self.modules():
             for name, p in m.named_parameters(recurse=False):
-                mults[id(p)] = getattr(m, 'lr_mult', {}).get(name, 1.0)
+                lr_mult = getattr(m, 'lr_mult', {}).get(name, 1.0)
+                share = getattr(m, 'decay', {}).get(name, 1.0 if p.dim() >= 2 else 0.0)
+                mults[id(p)] = lr_mult, weight_decay * share / lr_mult
         groups = {}
         for p in {id(p): p for p in self.parameters() if p.requires_grad}.values():
-            decay = weight_decay if p.dim() >= 2 else 0.0
-            groups.setdefault((decay, mults[id(p)]), []).append(p)
-        return [dict(params=ps, weight_decay=wd, lr_mult=lm) for (wd, lm), ps in groups.items()]
+            groups.setdefault(mults[id(p)], []).append(p)
+        return [dict(params=ps, weight_decay=wd, lr_mult=lm) for (lm, wd), ps in groups.items()]
+
+
+def iters_for_budget(flops, n_trainable_nonembedding, tokens_per_iter, accumulation, target_flops=0.0,
+                     flops_basis='C_train', tokens_per_param=0.0):
+    """The number of optimizer steps that spends a budget: the fewest whose cumulative cost reaches it (so one step
+    fewer falls short). target_flops counted on flops_basis, from flops_per_token(): C_train per token, or C_actual per
+    token plus the per-step work once per micro-step (accumulation of them per step); or tokens_per_param tokens per
+    trainable non-embedding parameter."""
+    if target_flops:
+        per_iter = flops[flops_basis] * tokens_per_iter + (flops['step'] * accumulation if flops_basis == 'C_actual'
+                                                           else 0)
+        return max(1, math.ceil(target_flops / per_iter))
+    return max(1, math.ceil(tokens_per_param * n_trainable_nonembedding / tokens_per_iter))
 
 
 def sample_next(logits, temperature=1.0, top_k=None, top_p=None, generator=None):

@@ -20,6 +20,11 @@ exponent, not a scaling law; neighbouring points of one curve are not independen
 optimistic); several runs of about equal compute are not fitted. Figures: loss_vs_C_train.png, loss_vs_C_actual.png,
 loss_vs_params.png (with the Pareto frontier), curves.png, time_memory.png, and loss_vs_C_frozen_2_3.png when a
 run has frozen weights.
+
+Tuned runs (a sweep's lr_grid: rows with an lr_mult) are reported at their best learning rate, chosen as sweep.py
+chose it (lowest final val loss on the seed the grid ran on): the tables, paired differences and fits use only the
+best-lr rows; lr_<sweep>.png draws val loss against the learning rate per run, and a run whose best point is still an
+edge of its grid is flagged.
 """
 import argparse
 import json
@@ -30,6 +35,8 @@ from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
+
+from sweep import best_lr, run_loss
 
 FIGURES = ('loss_vs_C_train.png', 'loss_vs_C_actual.png', 'loss_vs_params.png', 'curves.png', 'time_memory.png')
 
@@ -150,6 +157,30 @@ def aggregate(rows, metric):
         g['peak_mem_kind'] = ok[0]['peak_mem_kind'] if ok else None
         out.append(g)
     return out
+
+
+def lr_tuning(rows):
+    """{(sweep, run name): dict(seed, points {lr_mult: (learning_rate, loss)}, best, edge)} for the tuned runs: their
+    grid seed (the one with the most multipliers; the first in the file on a tie), its loss at each multiplier (inf:
+    failed), the best multiplier as sweep.py picks it, and whether it is an edge of the grid that was run."""
+    by_run = OrderedDict()
+    for r in rows:
+        if r.get('lr_mult') is not None:
+            by_run.setdefault((r['sweep'], r['name']), []).append(r)
+    out = OrderedDict()
+    for key, rs in by_run.items():
+        seeds = list(OrderedDict.fromkeys(r['seed'] for r in rs))
+        seed = max(seeds, key=lambda s: (len({r['lr_mult'] for r in rs if r['seed'] == s}), -seeds.index(s)))
+        points = {r['lr_mult']: (r.get('learning_rate'), run_loss(r)) for r in rs if r['seed'] == seed}
+        best = best_lr({m: loss for m, (_, loss) in points.items()})
+        out[key] = dict(seed=seed, points=dict(sorted(points.items())), best=best,
+                        edge=best is not None and len(points) > 1 and best in (min(points), max(points)))
+    return out
+
+
+def at_best_lr(rows, tuning):
+    """The rows of untuned runs, and of tuned runs those at their best multiplier."""
+    return [r for r in rows if r.get('lr_mult') is None or r['lr_mult'] == tuning[(r['sweep'], r['name'])]['best']]
 
 
 # two-sided 95% quantiles of Student's t by degrees of freedom (n - 1); above 9 the df=10 value, a little wide
@@ -339,6 +370,29 @@ def plot_time_memory(groups, color, path):
     plt.close(fig)
 
 
+def plot_lr(tuning, sweep, path):
+    """Val loss (on the grid seed) against the learning rate, one line per tuned run of `sweep`, the best point ringed."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    cmap = plt.get_cmap('tab10')
+    for i, ((sw, name), t) in enumerate((k, t) for k, t in tuning.items() if k[0] == sweep):
+        pts = [(lr, loss) for lr, loss in t['points'].values() if lr and math.isfinite(loss)]
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], 'o-', color=cmap(i % 10), ms=4,
+                label=name + (' (best on the edge)' if t['edge'] else ''))
+        if t['best'] is not None:
+            lr, loss = t['points'][t['best']]
+            ax.plot([lr], [loss], 'o', ms=11, mfc='none', color=cmap(i % 10))
+    ax.set_xscale('log')
+    ax.set_xlabel('learning_rate (log)')
+    ax.set_ylabel('final val loss (nats/token), grid seed')
+    ax.set_title(f'{sweep}: val loss vs learning rate per run (ringed: best; failed points not drawn)', fontsize=9)
+    ax.legend(fontsize=7)
+    ax.grid(True, which='both', alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 # -----------------------------------------------------------------------------
 # markdown
 
@@ -356,7 +410,7 @@ def num(x):
     return f'{x:.3g}' if abs(x) >= 1e7 or (isinstance(x, float) and not float(x).is_integer()) else f'{int(x):,}'
 
 
-def markdown(dirs, rows, groups, fits, front, metric, bisects, pairs, figures=FIGURES):
+def markdown(dirs, rows, groups, fits, front, metric, bisects, pairs, figures=FIGURES, tuning=None):
     ok = sum(r['status'] == 'ok' for r in rows)
     lines = [f"# Sweep report: {', '.join(Path(d).name for d in dirs)}", '',
              f'{len(rows)} runs ({ok} ok, {len(rows) - ok} failed) from '
@@ -364,6 +418,19 @@ def markdown(dirs, rows, groups, fits, front, metric, bisects, pairs, figures=FI
              f'mean ± sample std over seeds where a run has several (n = seeds). '
              'C_train = 6·N_trainable_nonembedding·tokens (frozen weights cost 0); C_actual = structural FLOPs '
              "(model.py); C_frozen_2_3 = C_train + 4·N_frozen·tokens (LightOn's frozen-at-2/3 view).", '']
+    if tuning:
+        lines += ['## Learning rate', '',
+                  'Tuned runs: final val loss on the grid seed at each multiplier of the base learning_rate (inf: the '
+                  'run failed); the best one (bold) is the only one reported below, with the other seeds trained at '
+                  'it. **edge**: the best point is still an edge of the grid, so the optimum may lie beyond it.', '',
+                  '| run | seed | lr multiplier: loss | best | learning_rate | |', '|---|---|---|---|---|---|']
+        for (sw, name), t in tuning.items():
+            cells = ', '.join((f'**{m:g}: {loss:.4f}**' if m == t['best'] else f'{m:g}: {loss:.4f}')
+                              for m, (_, loss) in t['points'].items())
+            best = '-' if t['best'] is None else f"{t['best']:g}"
+            lr = '-' if t['best'] is None else num(t['points'][t['best']][0])
+            lines.append(f"| {name} | {t['seed']} | {cells} | {best} | {lr} | {'**edge**' if t['edge'] else ''} |")
+        lines.append('')
     lines += ['## Runs', '',
               '| run | family | n | trainable non-emb | trainable total | frozen | emulated | tokens | C_train | '
               'C_actual | loss | val bpb | time to target (s) | wall (s) | peak mem (MiB) |',
@@ -438,7 +505,8 @@ def main(argv):
     out = Path(args.out or args.dirs[0])
     out.mkdir(parents=True, exist_ok=True)
     rows = load_rows(args.dirs)
-    groups = aggregate(rows, args.metric)
+    tuning = lr_tuning(rows)
+    groups = aggregate(at_best_lr(rows, tuning), args.metric)
     color = colors_for(groups)
     # LightOn's view of frozen weights costing 2/3 of a trainable one: only when some run has frozen weights
     xkeys = ['C_train', 'C_actual'] + (['C_frozen_2_3'] if any(g['frozen'] for g in groups) else [])
@@ -457,8 +525,14 @@ def main(argv):
     bisects = [(d, json.loads((Path(d) / 'bisect.json').read_text())) for d in args.dirs
                if (Path(d) / 'bisect.json').exists()]
     pairs = paired_differences(groups, args.metric)
+    for sweep in OrderedDict.fromkeys(k[0] for k in tuning):
+        plot_lr(tuning, sweep, out / f'lr_{sweep}.png')
+        figures.append(f'lr_{sweep}.png')
+    for (sweep, name), t in tuning.items():
+        if t['edge']:
+            print(f"  {name}: the best learning rate (x{t['best']:g}) is an edge of its grid: widen it")
     (out / 'report.md').write_text(markdown(args.dirs, rows, groups, fits, front, args.metric, bisects, pairs,
-                                            figures))
+                                            figures, tuning))
     print(f"wrote {out / 'report.md'} and {', '.join(figures)} in {out}/")
     for xkey, fs in fits.items():
         for fam, (source, pts, fit, off) in fs.items():

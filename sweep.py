@@ -17,11 +17,15 @@ A sweep file is plain Python (exec'd, like config/*.py) that sets a few names:
     seeds = [1337, 1338]                       # is the product of the axes. Every run is trained once per seed
                                                # (a run's own seeds=[...] replaces the list for that run).
     target_loss = 2.0                          # optional: time and compute to reach this val loss, per run
+                                               # (passed to train.py, which times the crossing between evals)
+    lr_grid = [1/4, 1/2, 1, 2, 4]              # optional: tune each run's learning_rate (a run's own lr_grid=
+    lr_grid_max_extend = 2                     # [...] or None replaces it): see run_grid below
     jobs = 1                                   # optional: train.py processes at a time (--jobs overrides)
     nproc = 1                                  # optional: >1 launches each run with torchrun on nproc processes
     mode = 'grid'                              # or 'bisect', with a `bisect` dict (see run_bisect below)
 
-Each run trains in results/<sweep>/<name>-s<seed>/ (train.py's out_dir, plus its stdout.log and stderr.log).
+Each run trains in results/<sweep>/<name>-s<seed>/ (<name>-lr<mult>-s<seed>/ for a tuned run): train.py's out_dir,
+plus its stdout.log and stderr.log.
 When it ends, one JSON row is appended to results/<sweep>/results.jsonl (ROW_FIELDS below), ok or failed
 with its error line; a failed run does not stop the sweep. A run whose row exists is finished and never
 started again (--retry-failed re-runs the failed ones); a run with a ckpt.pt but no row was interrupted and
@@ -50,13 +54,16 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent
 RESULTS = Path('results')
-SWEEP_KEYS = ('name', 'base', 'runs', 'seeds', 'target_loss', 'jobs', 'nproc', 'mode', 'bisect')
-RUN_KEYS = ('name', 'family', 'seeds')  # a run dict's keys that are the sweep's, not train.py's
+SWEEP_KEYS = ('name', 'base', 'runs', 'seeds', 'target_loss', 'jobs', 'nproc', 'mode', 'bisect', 'lr_grid',
+              'lr_grid_max_extend')
+RUN_KEYS = ('name', 'family', 'seeds', 'lr_grid')  # a run dict's keys that are the sweep's, not train.py's
 RESERVED = ('out_dir', 'init_from', 'seed')  # set by the sweep itself
 ROW_FIELDS = (
     # what ran
     'sweep', 'name', 'run', 'family', 'seed', 'overrides', 'config_files', 'status', 'error', 'returncode',
     'resumed', 'bisect_value',
+    # a tuned run: its multiplier of the base learning_rate (null when not tuned) and the learning_rate it ran at
+    'lr_mult', 'learning_rate',
     # parameters (config.json's `params`)
     'trainable', 'trainable_embedding', 'trainable_nonembedding', 'frozen', 'emulated_nonembedding',
     'checkpoint_bytes',
@@ -67,7 +74,8 @@ ROW_FIELDS = (
     'final_val_loss', 'best_val_loss', 'final_train_loss', 'final_val_bpb', 'best_val_bpb',
     # cost: wall_time = seconds of every train.py attempt of the run; peak_mem in bytes, peak_mem_kind says which
     'wall_time', 'train_seconds', 'peak_mem', 'peak_mem_kind',
-    # the first eval with val_loss <= target_loss (all null if never reached)
+    # when val loss first reached target_loss: train.py's target_reached (checked every few steps near the target),
+    # else the first eval at or below it (all null if never reached)
     'target_loss', 'iter_to_target', 'tokens_to_target', 'time_to_target', 'C_train_to_target',
     'C_actual_to_target',
     # every eval: [{iter, tokens, val_loss, train_loss, val_bpb, C_train, C_actual, seconds}]
@@ -100,10 +108,11 @@ class Run:
     overrides: dict      # train.py overrides of this run (on top of the sweep's base)
     family: str
     bisect_value: object = None
+    lr_mult: float = None  # a tuned run: learning_rate (and min_lr) times this
 
     @property
     def id(self):
-        return f'{self.name}-s{self.seed}'
+        return f'{self.name}-s{self.seed}' if self.lr_mult is None else f'{self.name}-lr{self.lr_mult:g}-s{self.seed}'
 
 
 class RunSpec(NamedTuple):
@@ -127,6 +136,9 @@ class Sweep:
     nproc: int = 1
     mode: str = 'grid'
     bisect: dict = field(default_factory=dict)
+    lr_grid: list = None            # multipliers of learning_rate tried on the first seed (None: not tuned)
+    lr_grid_max_extend: int = 2     # points added past an edge of the grid, at most, per edge
+    run_lr_grids: dict = field(default_factory=dict)  # run name -> its own lr_grid (a list, or None: not tuned)
 
 
 def train_defaults():
@@ -192,11 +204,13 @@ def load_sweep(path):
     runs_in = ns.get('runs', [] if mode == 'bisect' else None)
     if not isinstance(runs_in, list) or (mode == 'grid' and not runs_in):
         raise SweepError(f'{path}: runs must be a non-empty list of override dicts (or grid(...))')
-    runs, names = [], set()
+    runs, names, run_lr_grids = [], set(), {}
     for r in runs_in:
         if not isinstance(r, dict):
             raise SweepError(f'{path}: each run is a dict of train.py overrides, not {r!r}')
         runs.append(check_run(r, path, names))
+        if 'lr_grid' in r:
+            run_lr_grids[runs[-1][0]] = check_lr_grid(r['lr_grid'], f'{path}: run {runs[-1][0]}')
     seeds = ns.get('seeds', [1337])
     check_seeds(seeds, path)
     for key in RESERVED:
@@ -204,7 +218,13 @@ def load_sweep(path):
             raise SweepError(f'{path}: base sets {key}, which the sweep sets itself (seeds go in `seeds`)')
     sweep = Sweep(name=ns.get('name') or Path(path).stem, path=path, base_files=files, base=overrides, runs=runs,
                   seeds=seeds, target_loss=ns.get('target_loss'), jobs=ns.get('jobs', 1), nproc=ns.get('nproc', 1),
-                  mode=mode, bisect=ns.get('bisect', {}))
+                  mode=mode, bisect=ns.get('bisect', {}), run_lr_grids=run_lr_grids,
+                  lr_grid=check_lr_grid(ns.get('lr_grid'), path), lr_grid_max_extend=ns.get('lr_grid_max_extend', 2))
+    ext = sweep.lr_grid_max_extend
+    if not isinstance(ext, int) or isinstance(ext, bool) or ext < 0:
+        raise SweepError(f'{path}: lr_grid_max_extend={ext!r} must be an int >= 0 (points added past each edge)')
+    if mode == 'bisect' and (sweep.lr_grid or any(run_lr_grids.values())):
+        raise SweepError(f'{path}: lr_grid works in grid mode only; remove it from the bisect sweep')
     for key in ('jobs', 'nproc'):
         v = getattr(sweep, key)
         if not isinstance(v, int) or v < 1:
@@ -235,6 +255,16 @@ def check_run(r, path, names):
     if seeds is not None:
         check_seeds(seeds, f'{path}: run {name}')
     return RunSpec(name, r.get('family'), overrides, seeds)
+
+
+def check_lr_grid(lr_grid, where):
+    if lr_grid is None:
+        return None
+    if not isinstance(lr_grid, (list, tuple)) or not lr_grid or not all(
+            isinstance(m, (int, float)) and not isinstance(m, bool) and m > 0 for m in lr_grid):
+        raise SweepError(f'{where}: lr_grid={lr_grid!r} must be a non-empty list of positive multipliers of '
+                         f'learning_rate, e.g. [1/4, 1/2, 1, 2, 4], or None')
+    return sorted(set(float(m) for m in lr_grid))
 
 
 def check_seeds(seeds, where):
@@ -283,6 +313,90 @@ def expand(sweep, runs):
 
 
 # -----------------------------------------------------------------------------
+# tuned runs: a learning-rate grid on the first seed, extended past an edge that wins, other seeds at the best
+
+def lr_grid_of(sweep, entry):
+    return sweep.run_lr_grids.get(entry[0], sweep.lr_grid)
+
+
+def lr_run(sweep, entry, mult, seed, defaults=None):
+    """The Run of a grid entry at learning_rate (and min_lr, so the schedule keeps its shape) times mult."""
+    run = expand(sweep, [entry])[0]
+    cfg = resolve_config(sweep, run.overrides, seed, defaults or train_defaults())
+    overrides = dict(run.overrides, learning_rate=cfg['learning_rate'] * mult, min_lr=cfg['min_lr'] * mult)
+    return Run(run.name, seed, overrides, run.family, lr_mult=mult)
+
+
+def run_loss(row):
+    """A run's final val loss for choosing its learning rate: inf when it failed (a diverged lr loses)."""
+    loss = row.get('final_val_loss') if row and row['status'] == 'ok' else None
+    return loss if loss is not None and math.isfinite(loss) else float('inf')
+
+
+def best_lr(losses):
+    """The multiplier of lowest loss in {mult: loss}; on a tie the smaller multiplier. None if every run failed."""
+    mult, loss = min(losses.items(), key=lambda kv: (kv[1], kv[0]))
+    return mult if math.isfinite(loss) else None
+
+
+def next_lr_points(points, losses, extended, max_extend):
+    """Multipliers to add to a grid whose best point is on an edge: the next one past it (x2 above, /2 below), while
+    that edge has been extended fewer than max_extend times. extended = [below, above], updated."""
+    best = best_lr(losses)
+    if best is None:
+        return []
+    new = []
+    if best == points[0] and extended[0] < max_extend:
+        new.append(points[0] / 2)
+        extended[0] += 1
+    if best == points[-1] and extended[1] < max_extend:
+        new.append(points[-1] * 2)
+        extended[1] += 1
+    return new
+
+
+def run_grid(sweep, runner):
+    """grid mode. Untuned runs: every seed, as listed. Tuned runs (an lr_grid): each grid point on the run's first
+    seed; while a run's best point (lowest final val loss) is on an edge, the next point past that edge (x2 or /2,
+    at most lr_grid_max_extend per edge); then the run's other seeds at its best multiplier only. Every point is an
+    ordinary run with its row, so a re-run replays the finished ones from results.jsonl and goes on. Returns
+    {run name: best multiplier} of the tuned runs."""
+    plain = [e for e in sweep.runs if lr_grid_of(sweep, e) is None]
+    tuned = [e for e in sweep.runs if lr_grid_of(sweep, e) is not None]
+    seeds = {e[0]: e[3] or sweep.seeds for e in tuned}
+    points = {e[0]: list(lr_grid_of(sweep, e)) for e in tuned}
+    extended = {e[0]: [0, 0] for e in tuned}
+    defaults = train_defaults() if tuned else None
+    point = lambda e, m, seed: lr_run(sweep, e, m, seed, defaults)
+    todo = expand(sweep, plain) + [point(e, m, seeds[e[0]][0]) for e in tuned for m in points[e[0]]]
+    best, rows = {}, {}
+    while todo:
+        rows.update(runner.run_all(todo))
+        if runner.stopping:
+            return None
+        todo = []
+        for e in tuned:
+            name = e[0]
+            losses = {m: run_loss(rows.get(point(e, m, seeds[name][0]).id)) for m in points[name]}
+            new = next_lr_points(points[name], losses, extended[name], sweep.lr_grid_max_extend)
+            points[name] = sorted(points[name] + new)
+            todo += [point(e, m, seeds[name][0]) for m in new]
+            best[name] = best_lr(losses)
+    rest = [point(e, best[e[0]], s) for e in tuned if best[e[0]] is not None for s in seeds[e[0]][1:]]
+    if rest:
+        runner.run_all(rest)
+        if runner.stopping:
+            return None
+    for e in tuned:
+        m = best[e[0]]
+        edge = m is not None and len(points[e[0]]) > 1 and m in (points[e[0]][0], points[e[0]][-1])
+        print(f"lr grid {e[0]}: {', '.join(f'{p:g}' for p in points[e[0]])} x learning_rate; best "
+              f"{'none (every point failed)' if m is None else f'{m:g}'}" + (' (still on the edge)' if edge else ''),
+              flush=True)
+    return best
+
+
+# -----------------------------------------------------------------------------
 # the plan without training: parameter counts and compute from model.py, on the meta device
 
 def resolve_config(sweep, overrides, seed, defaults):
@@ -328,16 +442,29 @@ def estimate(cfg):
             raise
         model = GPT(gcfg)
         counts, flops = model.param_counts(), model.flops_per_token()
-    tokens = cfg['max_iters'] * cfg['batch_size'] * cfg['block_size'] * cfg['gradient_accumulation_steps']
+    accum = cfg['gradient_accumulation_steps']
+    per_iter = cfg['batch_size'] * cfg['block_size'] * accum
+    iters = cfg['max_iters']
+    if cfg.get('target_flops') or cfg.get('tokens_per_param'):  # train.py sets max_iters from the budget the same way
+        from model import iters_for_budget
+        iters = iters_for_budget(flops, counts['trainable_nonembedding'], per_iter, accum, cfg.get('target_flops', 0),
+                                 cfg.get('flops_basis', 'C_train'), cfg.get('tokens_per_param', 0))
+    tokens = iters * per_iter
     return dict(counts, vocab_known=known, tokens=tokens, C_train=flops['C_train'] * tokens,
-                C_actual=flops['C_actual'] * tokens + flops['step'] * cfg['max_iters'])
+                C_actual=flops['C_actual'] * tokens + flops['step'] * accum * iters)
 
 
 def dry_run(sweep, results):
     defaults = train_defaults()
     done = {r['run']: r['status'] for r in read_rows(results / 'results.jsonl')}
-    runs = expand(sweep, sweep.runs)
+    tuned = [e for e in sweep.runs if lr_grid_of(sweep, e) is not None]
+    runs = expand(sweep, [e for e in sweep.runs if e not in tuned])
+    runs += [lr_run(sweep, e, m, (e[3] or sweep.seeds)[0], defaults) for e in tuned for m in lr_grid_of(sweep, e)]
     note = ''
+    if tuned:
+        note = (f'then, per tuned run, up to {sweep.lr_grid_max_extend} more points past each edge of its lr grid '
+                f'that wins, then its other seeds at its best lr: '
+                + ', '.join(f'{e[0]} {(e[3] or sweep.seeds)[1:]}' for e in tuned))
     if sweep.mode == 'bisect':
         b = sweep.bisect
         runs = expand(sweep, [b['low_ref'], b['high_ref'], bisect_run(sweep, b['lo'])[0],
@@ -438,13 +565,14 @@ def collect(run, out_dir, sweep, attempt):
     row = dict.fromkeys(ROW_FIELDS)
     row.update(sweep=sweep.name, name=run.name, run=run.id, family=run.family, seed=run.seed,
                overrides=run.overrides, config_files=sweep.base_files, bisect_value=run.bisect_value,
-               target_loss=sweep.target_loss, returncode=attempt['returncode'],
+               target_loss=sweep.target_loss, returncode=attempt['returncode'], lr_mult=run.lr_mult,
                resumed=attempt['resumed'], peak_mem=attempt['max_rss'], peak_mem_kind='max_rss')
     try:
         cfg = json.loads((out_dir / 'config.json').read_text())
     except (OSError, ValueError):
         cfg = {}
     params, fpt = cfg.get('params', {}), cfg.get('flops_per_token', {})
+    row['learning_rate'] = cfg.get('config', {}).get('learning_rate')
     for k in ('trainable', 'trainable_embedding', 'trainable_nonembedding', 'frozen', 'emulated_nonembedding',
               'checkpoint_bytes'):
         row[k] = params.get(k)
@@ -469,6 +597,12 @@ def collect(run, out_dir, sweep, attempt):
             row['C_frozen_0'] = fpt['C_frozen_0'] * last['tokens']
         if sweep.target_loss is not None:
             hit = next((r for r in curve if r['val_loss'] <= sweep.target_loss), None)
+            logged = next((r for r in read_jsonl(out_dir / 'log.jsonl') if r.get('target_reached') is not None
+                           and r['target_reached'] == sweep.target_loss), None)
+            if logged:  # its seconds count from its attempt's start: add what the evals before it carry
+                before = [(e, c) for e, c in zip(evals, cumulative_seconds(evals)) if e['iter'] <= logged['iter']]
+                offset = before[-1][1] - before[-1][0]['seconds'] if before else 0.0
+                hit = dict(logged, seconds=logged['seconds'] + offset)
             if hit:
                 row.update(iter_to_target=hit['iter'], tokens_to_target=hit['tokens'], time_to_target=hit['seconds'],
                            C_train_to_target=hit['C_train'], C_actual_to_target=hit['C_actual'])
@@ -527,7 +661,10 @@ class Runner:
 
     def command(self, run, out_dir, resume):
         args = list(self.sweep.base_files)
-        for k, v in dict(self.sweep.base, **run.overrides).items():
+        overrides = dict(self.sweep.base, **run.overrides)
+        if self.sweep.target_loss is not None:
+            overrides.setdefault('target_loss', self.sweep.target_loss)  # train.py times the crossing between evals
+        for k, v in overrides.items():
             args.append(f'--{k}={v!r}')
         args += [f'--seed={run.seed}', f'--out_dir={out_dir}']
         if resume:
@@ -761,7 +898,7 @@ def main(argv):
     if sweep.mode == 'bisect':
         run_bisect(sweep, runner)
     else:
-        runner.run_all(expand(sweep, sweep.runs))
+        run_grid(sweep, runner)
     if runner.stopping:
         return 130
     rows = runner.rows()

@@ -27,7 +27,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from model import GPT, GPTConfig, ConfigError, config_from_dict
+from model import GPT, GPTConfig, ConfigError, config_from_dict, iters_for_budget
 from checkpoint import save_checkpoint, load_checkpoint, load_model_state, CheckpointError
 from data.common import load_meta, load_tokenizer, DATA_ROOT
 
@@ -68,6 +68,15 @@ grad_clip = 1.0            # 0 disables clipping
 warmup_iters = 100
 lr_decay_iters = 0         # 0 = max_iters
 min_lr = 3e-4
+# budget: set max_iters (and so the cosine schedule's length) from compute or from tokens; they replace max_iters
+target_flops = 0.0         # >0: FLOPs for the whole run, counted as flops_basis (model.flops_per_token)
+flops_basis = 'C_train'    # C_train (6 N_trainable_nonembedding per token) | C_actual (structural, plus per-step work)
+tokens_per_param = 0.0     # >0: tokens per trainable non-embedding parameter
+# time to a target loss, between evals: near it, the first target_eval_iters of eval's fixed val batches are
+# evaluated every target_eval_interval steps, and the first crossing is logged as target_reached
+target_loss = 0.0          # >0: the val loss (nats/token) to time
+target_eval_interval = 10
+target_eval_iters = 4
 # faults
 max_bad_steps = 5          # consecutive non-finite steps (skipped) before the run stops
 # system
@@ -86,14 +95,20 @@ config = {k: globals()[k] for k in config_keys}
 
 # validate what the model cannot check itself, before anything is started or written
 for _k in ('eval_interval', 'log_interval', 'eval_iters', 'batch_size', 'block_size', 'gradient_accumulation_steps',
-           'max_bad_steps'):
+           'max_bad_steps', 'target_eval_interval', 'target_eval_iters'):
     if globals()[_k] < 1:
         raise ConfigError(f'{_k}={globals()[_k]} must be at least 1')
-for _k in ('max_iters', 'warmup_iters', 'lr_decay_iters', 'weight_decay', 'grad_clip', 'min_lr'):
+for _k in ('max_iters', 'warmup_iters', 'lr_decay_iters', 'weight_decay', 'grad_clip', 'min_lr', 'target_flops',
+           'tokens_per_param', 'target_loss'):
     if globals()[_k] < 0:
         raise ConfigError(f'{_k}={globals()[_k]} must not be negative')
 if not learning_rate > 0:
     raise ConfigError(f'learning_rate={learning_rate} must be positive')
+if target_flops and tokens_per_param:
+    raise ConfigError(f'target_flops={target_flops} and tokens_per_param={tokens_per_param} both set the budget; '
+                      f'give one of them (the other 0)')
+if flops_basis not in ('C_train', 'C_actual'):
+    raise ConfigError(f"flops_basis='{flops_basis}' must be 'C_train' or 'C_actual'")
 if init_from not in ('scratch', 'resume'):
     raise ConfigError(f"init_from='{init_from}' must be 'scratch' or 'resume'")
 if dtype not in ('auto', 'float32', 'bfloat16', 'float16'):
@@ -194,6 +209,7 @@ def train_batches(gen):
 model_args = {k: globals()[k] for k in _model_keys}
 model_args.update(vocab_size=meta['vocab_size'], block_size=block_size)
 iter_num, tokens_seen, best_val_loss, checkpoint = 0, 0, float('inf'), None
+target_state = dict(done=False, vals=[])  # target_loss: reached yet, and (iter, val loss) of the evals so far
 ckpt_path = os.path.join(out_dir, 'ckpt.pt')
 if init_from == 'resume':
     checkpoint = load_checkpoint(ckpt_path)
@@ -211,6 +227,13 @@ model.to(device)
 if master:
     print('\n'.join(filter(None, [model.rank_report(), model.param_report()])))
 counts, flops = model.param_counts(), model.flops_per_token()
+if target_flops or tokens_per_param:
+    max_iters = config['max_iters'] = iters_for_budget(flops, counts['trainable_nonembedding'], tokens_per_iter,
+                                                       gradient_accumulation_steps, target_flops, flops_basis,
+                                                       tokens_per_param)
+    if master:
+        print(f'max_iters = {max_iters:,} from ' + (f'target_flops={target_flops:.4g} ({flops_basis})' if target_flops
+              else f"tokens_per_param={tokens_per_param:g} x {counts['trainable_nonembedding']:,} parameters"))
 
 groups = model.optim_groups(weight_decay)
 muon_groups = []
@@ -219,8 +242,9 @@ if optimizer == 'muon':
     # weights, low-rank and LoRA factors). Block-diagonal weights (3-D), vectors (norm gains, Fastfood diagonals,
     # basis / intrinsic coefficients), the embeddings and the head stay with AdamW, as in nanochat.
     matrices = {id(p) for p in model.h.parameters() if p.requires_grad and p.dim() == 2}
-    muon_groups = [dict(params=[p for p in g['params'] if id(p) in matrices],
-                        lr_mult=g['lr_mult'] * muon_lr / learning_rate) for g in groups]
+    # model.py's lr multipliers size Adam's steps; Muon's orthogonalised step has its own scale: muon_lr for all
+    muon_groups = [dict(params=[p for p in g['params'] if id(p) in matrices], lr_mult=muon_lr / learning_rate)
+                   for g in groups]
     groups = [dict(g, params=[p for p in g['params'] if id(p) not in matrices]) for g in groups]
     groups, muon_groups = [g for g in groups if g['params']], [g for g in muon_groups if g['params']]
 use_fused = device_type == 'cuda'
@@ -239,6 +263,7 @@ if checkpoint is not None:
     scaler.load_state_dict(checkpoint['scaler'])
     sampler.set_state(checkpoint['sampler'])
     iter_num, tokens_seen, best_val_loss = checkpoint['iter_num'], checkpoint['tokens'], checkpoint['best_val_loss']
+    target_state = checkpoint.get('target_state', target_state)
     rng = checkpoint['rng']
     if len(rng['torch']) != world_size and master:
         # the data sampler and the parameters do not depend on the number of processes; only dropout's RNGs do
@@ -274,13 +299,19 @@ def get_lr(it):
 
 
 @torch.no_grad()
-def evaluate():
-    """Mean loss over fixed batches (the same every eval), in nats/token, and val bits per byte."""
+def evaluate(val_batches=None):
+    """Mean loss over fixed batches (the same every eval), in nats/token, and val bits per byte. val_batches: the val
+    split only, on the first val_batches of those batches (the cheap check near target_loss)."""
     model.eval()
     gen = torch.Generator().manual_seed(seed + 1)  # fixed: evals are comparable across iterations
     out = {}
     for split in ('train', 'val'):
-        windows = draw_windows(splits[split], eval_iters * batch_size, gen)[rank::world_size]
+        windows = draw_windows(splits[split], eval_iters * batch_size, gen)
+        if val_batches is not None:
+            if split == 'train':
+                continue
+            windows = windows[:val_batches * batch_size]
+        windows = windows[rank::world_size]
         nats = torch.zeros(3, dtype=torch.float64, device=device)  # sum of nats, tokens, bytes
         for i in range(0, len(windows), batch_size):
             x, y = make_batch(splits[split], windows[i:i + batch_size])
@@ -326,6 +357,7 @@ def save(path):
                                                                    (o.state_dict() for o in optimizers))),
                              scaler=scaler.state_dict(), sampler=sampler.get_state(), rng=rng,
                              iter_num=iter_num, tokens=tokens_seen, best_val_loss=best_val_loss,
+                             target_state=target_state,
                              model_args=model_args, config=config), path)
 
 
@@ -387,6 +419,37 @@ if master:
     print(f'tokens per iteration: {tokens_per_iter:,} ({world_size} x {micro_steps} x {batch_size} x {block_size}) '
           f'| device {device} {gpu_name} | dtype {dtype}')
 
+
+def compute_at(iters, tokens):
+    """Cumulative C_train, C_actual (with the per-step work of every micro-step) and C_frozen_2_3 after iters steps."""
+    return dict(C_train=flops['C_train'] * tokens,
+                C_actual=flops['C_actual'] * tokens + flops['step'] * gradient_accumulation_steps * iters,
+                C_frozen_2_3=flops['C_frozen_2_3'] * tokens)
+
+
+def check_target(val, full):
+    """After an eval (full) or a cheap check: log target_reached the first time val <= target_loss; else remember a full
+    eval's val loss (a resumed run repeats the eval of its checkpoint's iteration: once) for near_target."""
+    if not target_loss or target_state['done']:
+        return
+    if val <= target_loss:
+        target_state['done'] = True
+        log(dict(iter=iter_num, tokens=tokens_seen, target_reached=target_loss, target_val_loss=val,
+                 target_eval_batches=eval_iters if full else min(target_eval_iters, eval_iters),
+                 seconds=time.time() - t_start, **compute_at(iter_num, tokens_seen)))
+        if master:
+            print(f'iter {iter_num}: val loss {val:.4f} reached target_loss {target_loss}', flush=True)
+    elif full and (not target_state['vals'] or target_state['vals'][-1][0] < iter_num):
+        target_state['vals'].append((iter_num, val))
+
+
+def near_target():
+    """Cheap checks run while the last eval's gap to the target is within max(0.05 nats, twice its last drop)."""
+    vals = [v for _, v in target_state['vals']]
+    drop = vals[-2] - vals[-1] if len(vals) > 1 else 0.0
+    return bool(vals) and vals[-1] - target_loss <= max(0.05, 2 * drop)
+
+
 # -----------------------------------------------------------------------------
 # the training loop
 
@@ -419,16 +482,17 @@ while True:
             bpb = f", val bpb {losses['val_bpb']:.4f}" if 'val_bpb' in losses else ''
             print(f"iter {iter_num}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}{bpb}", flush=True)
         log(dict(iter=iter_num, tokens=tokens_seen, train_loss=losses['train'], val_loss=losses['val'],
-                 val_bpb=losses.get('val_bpb'), lr=lr, C_train=flops['C_train'] * tokens_seen,
-                 C_actual=flops['C_actual'] * tokens_seen + flops['step'] * gradient_accumulation_steps * iter_num,
-                 C_frozen_2_3=flops['C_frozen_2_3'] * tokens_seen,
+                 val_bpb=losses.get('val_bpb'), lr=lr, **compute_at(iter_num, tokens_seen),
                  peak_mem=torch.cuda.max_memory_allocated() if device_type == 'cuda' else None,
                  seconds=elapsed, ddp_checksum_diff=sync))
+        check_target(losses['val'], full=True)
         if iter_num > 0 and not eval_only:
             if losses['val'] < best_val_loss:
                 best_val_loss = losses['val']
                 save(os.path.join(out_dir, 'best.pt'))
             save(ckpt_path)
+    elif target_loss and not target_state['done'] and iter_num % target_eval_interval == 0 and near_target():
+        check_target(evaluate(val_batches=min(target_eval_iters, eval_iters))['val'], full=False)
     if iter_num >= max_iters or eval_only:
         break
 

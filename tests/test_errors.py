@@ -32,6 +32,8 @@ CASES = [
     (T, ['--dropout=1.5'], 'dropout=1.5 must be in [0, 1)'),
     (T, ['--batch_size=0'], 'batch_size=0 must be at least 1'),
     (T, ['--learning_rate=0'], 'learning_rate=0.0 must be positive'),
+    (T, ['--target_flops=1e9', '--tokens_per_param=20'], 'both set the budget; give one of them'),
+    (T, ['--flops_basis=C_total'], "flops_basis='C_total' must be 'C_train' or 'C_actual'"),
     (T, ['--init_from=gpt2'], "init_from='gpt2' must be 'scratch' or 'resume'"),
     (T, ['--dtype=float8'], "dtype='float8' must be one of"),
     (T, ['--device=tpu'], "device='tpu' must be auto, cpu"),

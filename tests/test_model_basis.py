@@ -115,15 +115,22 @@ def test_five_parameter_checkpoint_is_embeddings_norms_and_twenty_bytes():
     assert size(intrinsic) - size(baseline) == 5 * 4
 
 
-def test_alpha_learning_rate_multiplier_is_sqrt_D_over_d_unless_given():
-    def alpha_mult(model):
+def test_alpha_learns_at_sqrt_D_over_d_times_the_measured_adam_ratio_and_decays_toward_W0():
+    from model import ALPHA_ADAM
+
+    def alpha_groups(model):
         ids = {id(p) for p in alphas(model)}
-        return {g['lr_mult'] for g in model.optim_groups(0.1) if any(id(p) in ids for p in g['params'])}
+        return [g for g in model.optim_groups(0.1) if any(id(p) in ids for p in g['params'])]
     D = 2 * 12 * 32 * 32
-    assert alpha_mult(build('intrinsic', d=5)) == {math.sqrt(D / 5)}
-    assert alpha_mult(build('basis', d=8)) == {math.sqrt(32 * 32 / 8), math.sqrt(32 * 128 / 8)}
-    assert alpha_mult(build('basis', d=8, alpha_lr_mult=30.0)) == {30.0}
-    assert alpha_mult(build('intrinsic', d=5, alpha_lr_mult=30.0)) == {30.0}
+    assert [g['lr_mult'] for g in alpha_groups(build('intrinsic', d=5))] == [pytest.approx(math.sqrt(D / 5) * ALPHA_ADAM)]
+    assert sorted(g['lr_mult'] for g in alpha_groups(build('basis', d=8))) == pytest.approx(
+        [math.sqrt(32 * 32 / 8) * ALPHA_ADAM, math.sqrt(32 * 128 / 8) * ALPHA_ADAM])
+    doubled = alpha_groups(build('intrinsic', d=5, variant_lr_mult=2.0))
+    assert [g['lr_mult'] for g in doubled] == [pytest.approx(2 * math.sqrt(D / 5) * ALPHA_ADAM)]
+    # AdamW shrinks α by lr x lr_mult x weight_decay: the group's decay is divided by lr_mult, so W - W0 shrinks by
+    # lr x 0.1 per step as a dense W does
+    for g in alpha_groups(build('basis', d=8)) + doubled:
+        assert g['weight_decay'] * g['lr_mult'] == pytest.approx(0.1)
 
 
 def test_flops_are_a_dense_layers_per_token_plus_materialisation_per_step():
@@ -152,9 +159,7 @@ def test_bad_basis_configs_are_explained(kw, message):
 # -- initialisation ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize('variant,projection', VARIANT_PROJECTIONS)
-def test_init_is_exactly_W0_and_initial_loss_is_about_ln_vocab_sanity(variant, projection):
-    """The init test: alpha = 0, so every effective weight is exactly W0 (whose std the dense init tests check).
-    The loss near ln V is only a sanity check: the small head makes it so whatever the body does."""
+def test_starts_exactly_at_W0_with_initial_loss_ln_vocab(variant, projection):
     model = build(variant, projection, d=16)
     assert all(torch.count_nonzero(a) == 0 for a in alphas(model))
     for m in basis_layers(model):

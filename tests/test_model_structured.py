@@ -50,7 +50,7 @@ def test_maps_in_features_to_out_features(variant, shape):
 
 @pytest.mark.parametrize('variant', ['fastfood', 'blockdiag'])
 @pytest.mark.parametrize('role', ['attn.q', 'mlp.fc', 'mlp.proj'])
-def test_init_gives_the_effective_weight_the_dense_std(variant, role):
+def test_effective_weight_has_the_dense_init_std(variant, role):
     in_features, out_features = {'attn.q': (96, 96), 'mlp.fc': (96, 384), 'mlp.proj': (384, 96)}[role]
     W = effective_weight(layer(variant, in_features, out_features, role))
     dense_std = init_std(GPTConfig(**SMALL), role, in_features)
@@ -60,9 +60,7 @@ def test_init_gives_the_effective_weight_the_dense_std(variant, role):
 
 @pytest.mark.parametrize('kw', [dict(linear='fastfood'), dict(linear='blockdiag'), dict(linear='fastfood', n_embd=128),
                                 dict(attn_linear='fastfood', mlp_linear='blockdiag')])
-def test_initial_loss_is_about_ln_vocab_sanity(kw):
-    """A sanity check, not an init test: the head starts at std 0.02/sqrt(n_embd), so the loss is about ln V
-    whatever the body's scale (the effective-std tests check the init)."""
+def test_initial_loss_is_ln_vocab(kw):
     model = tiny(**kw)
     x = torch.randint(0, 64, (4, 32), generator=torch.Generator().manual_seed(0))
     _, loss = model(x, x)
@@ -158,16 +156,26 @@ def test_fastfood_init_is_the_fastfood_distribution():
     assert abs((s ** 2).mean().item() / 128 - 1) < 0.1
 
 
-def test_diagonals_get_diag_lr_mult_and_no_weight_decay():
-    model = tiny(attn_linear='fastfood', mlp_linear='blockdiag', diag_lr_mult=3.0)
-    q = model.h['0'].attn.q
-    fc = model.h['0'].mlp.fc
-    for g in model.optim_groups(weight_decay=0.1):
-        ids = {id(p) for p in g['params']}
-        if id(q.S) in ids:
-            assert {id(q.G), id(q.B)} <= ids and g['lr_mult'] == 3.0 and g['weight_decay'] == 0.0
-        if id(fc.weight) in ids:
-            assert g['lr_mult'] == 1.0 and g['weight_decay'] == 0.1
+def test_fastfood_and_blockdiag_lr_multipliers_are_derived_and_W_decays_at_the_dense_rate():
+    def groups_of(model):
+        return {id(p): g for g in model.optim_groups(weight_decay=0.1) for p in g['params']}
+    model, tripled = tiny(attn_linear='fastfood', mlp_linear='blockdiag'), \
+        tiny(attn_linear='fastfood', mlp_linear='blockdiag', variant_lr_mult=3.0)
+    g, g3 = groups_of(model), groups_of(tripled)
+    q, fc = model.h['0'].attn.q, model.h['0'].mlp.fc
+    q3, fc3 = tripled.h['0'].attn.q, tripled.h['0'].mlp.fc
+    # B and G (O(1) entries) learn alike; S (entries ~ std sqrt(n)) at std sqrt(n) of their rate; all ~sqrt(n) x dense
+    assert g[id(q.B)]['lr_mult'] == g[id(q.G)]['lr_mult'] > 5
+    assert g[id(q.S)]['lr_mult'] == pytest.approx(g[id(q.G)]['lr_mult'] * q.S.detach().pow(2).mean().sqrt().item(),
+                                                  rel=0.2)
+    # S carries W's decay (W is linear in S), B and G none; blocks: W's entries are theirs / sqrt(b)
+    assert g[id(q.S)]['weight_decay'] * g[id(q.S)]['lr_mult'] == pytest.approx(0.1)
+    assert g[id(q.B)]['weight_decay'] == g[id(q.G)]['weight_decay'] == 0.0
+    assert g[id(fc.weight)]['lr_mult'] == 2.0 and g[id(fc.weight)]['weight_decay'] == pytest.approx(0.05)
+    for a, b in ((q.S, q3.S), (q.G, q3.G), (fc.weight, fc3.weight)):
+        assert g3[id(b)]['lr_mult'] == pytest.approx(3 * g[id(a)]['lr_mult'])     # variant_lr_mult scales them all
+    dense = tiny()
+    assert groups_of(dense)[id(dense.h['0'].mlp.fc.weight)]['lr_mult'] == 1.0
 
 
 # -- block-diagonal ----------------------------------------------------------------------------------

@@ -137,3 +137,37 @@ def test_runs_on_common_seeds_are_compared_paired_by_seed():
     assert not pairs[('base', 'noise')]['resolved']
     md = report.markdown(['synth'], rows, groups, {}, [], 'final_val_loss', [], list(pairs.values()))
     assert '| base | better | 3 | 0.0180 ± 0.0010 | ±0.0025 | yes |' in md
+
+
+def test_tuned_runs_are_reported_at_their_best_lr_with_an_lr_figure_and_edge_flags(tmp_path):
+    """Grid on seed 1, other seeds at the best lr only: the tables, the pairs and the fits see the best-lr rows;
+    every grid point is in the lr table and figure; a best point on the grid's edge is flagged."""
+    def tuned(name, family, seed, mult, loss, params):
+        row = synthetic_row(name, family, seed, 1e15, loss, params)
+        return dict(row, run=f'{name}-lr{mult:g}-s{seed}', lr_mult=mult, learning_rate=3e-3 * mult)
+    rows = [tuned('dense', 'dense', 1, m, loss, 10 ** 6) for m, loss in ((0.5, 2.10), (1.0, 2.00), (2.0, 2.05))]
+    rows += [tuned('dense', 'dense', s, 1.0, 2.00 + 0.01 * s, 10 ** 6) for s in (2, 3)]
+    rows += [tuned('lowrank', 'lowrank', 1, m, loss, 10 ** 5) for m, loss in ((0.5, 2.30), (1.0, 2.20), (2.0, 2.15))]
+    rows += [dict(tuned('lowrank', 'lowrank', 1, 4.0, 9.0, 10 ** 5), status='failed', error='error: diverged')]
+    rows += [tuned('lowrank', 'lowrank', 1, 8.0, 2.12, 10 ** 5)]               # the edge kept winning up to the bound
+    rows += [tuned('lowrank', 'lowrank', s, 8.0, 2.12 + 0.01 * s, 10 ** 5) for s in (2, 3)]
+    tuning = report.lr_tuning(rows)
+    assert tuning[('synth', 'dense')]['best'] == 1.0 and not tuning[('synth', 'dense')]['edge']
+    assert tuning[('synth', 'lowrank')]['best'] == 8.0 and tuning[('synth', 'lowrank')]['edge']
+    assert tuning[('synth', 'lowrank')]['points'][4.0][1] == float('inf')    # a failed point loses
+    groups = report.aggregate(report.at_best_lr(rows, tuning), 'final_val_loss')
+    assert [(g['name'], g['seeds']) for g in groups] == [('dense', [1, 2, 3]), ('lowrank', [1, 2, 3])]
+    assert groups[0]['loss'] == pytest.approx(2.02 - 0.01 / 3) and groups[1]['loss'] == pytest.approx(2.14 - 0.01 / 3)
+    pair = report.paired_differences(groups, 'final_val_loss')[0]
+    assert pair['n'] == 3 and pair['mean'] == pytest.approx(-0.12)           # paired at the best lr of each run
+
+    out = tmp_path / 'synth'
+    write_results(out, rows)
+    r = run('report.py', str(out))
+    assert r.returncode == 0, r.stderr
+    assert 'lowrank: the best learning rate (x8) is an edge of its grid: widen it' in r.stdout
+    md = (out / 'report.md').read_text()
+    assert (out / 'lr_synth.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n' and '](lr_synth.png)' in md
+    assert '| dense | 1 | 0.5: 2.1000, **1: 2.0000**, 2: 2.0500 | 1 | 0.003 |  |' in md
+    assert '| lowrank | 1 | 0.5: 2.3000, 1: 2.2000, 2: 2.1500, 4: inf, **8: 2.1200** | 8 | 0.024 | **edge** |' in md
+    assert re.search(r'\| dense \| dense \| 3 \|', md) and re.search(r'\| lowrank \| lowrank \| 3 \|', md)

@@ -125,10 +125,12 @@ def test_rows_hold_every_field_and_a_failed_run_does_not_stop_the_sweep(tmp_path
         assert row['final_val_bpb'] > 0 and row['best_val_bpb'] > 0 and row['final_train_loss'] > 0
         assert row['wall_time'] > 0 and row['train_seconds'] > 0
         assert row['peak_mem_kind'] == 'max_rss' and row['peak_mem'] > 10 * 2 ** 20   # a torch process
-        hit = next(p for p in row['curve'] if p['val_loss'] <= 2.8)
-        assert row['target_loss'] == 2.8
-        assert (row['iter_to_target'], row['tokens_to_target'], row['C_train_to_target'],
-                row['time_to_target']) == (hit['iter'], hit['tokens'], hit['C_train'], hit['seconds'])
+        hit = next(p for p in row['curve'] if p['val_loss'] <= 2.8)    # train.py times it at this eval or before
+        assert row['target_loss'] == 2.8 and row['iter_to_target'] <= hit['iter']
+        assert row['tokens_to_target'] == row['iter_to_target'] * 8 * 32
+        assert row['C_train_to_target'] == 6 * row['trainable_nonembedding'] * row['tokens_to_target']
+        assert 0 < row['time_to_target'] <= row['train_seconds']
+        assert row['lr_mult'] is None and row['learning_rate'] == 0.01               # not tuned
     assert lora['frozen'] == dense['emulated_nonembedding'] > 0          # LoRA's W0 is frozen, not stored
     assert lora['trainable_nonembedding'] < dense['trainable_nonembedding']
     assert lora['checkpoint_bytes'] < dense['checkpoint_bytes']
@@ -263,3 +265,101 @@ def test_sweep_files_load_and_set_only_train_py_keys(path):
             assert cfg['dataset'] == 'pystdlib_char' and cfg['device'] == 'auto'
             e = sw.estimate(cfg)
             assert e['trainable_nonembedding'] > 0 and e['C_actual'] > 0
+
+
+# -- tuned runs: an lr grid on the first seed, edges extended, other seeds at the best lr ------------------------
+
+class GridRunner:
+    """run_all without training: a run's final val loss is loss(name, lr_mult, seed) (inf: the run failed). Rows live in
+    `store`, shared between runners as results.jsonl is between sweeps; after `budget` new runs the runner stops as a
+    killed sweep does."""
+    def __init__(self, loss, store, budget=None):
+        self.loss, self.store, self.budget, self.trained, self.stopping = loss, store, budget, [], False
+
+    def run_all(self, runs):
+        for r in runs:
+            if r.id in self.store:
+                continue
+            if self.budget is not None and len(self.trained) >= self.budget:
+                self.stopping = True
+                break
+            self.trained.append(r.id)
+            loss = self.loss(r.name, r.lr_mult, r.seed)
+            self.store[r.id] = dict(status='ok' if math.isfinite(loss) else 'failed', final_val_loss=loss,
+                                    lr_mult=r.lr_mult, overrides=r.overrides)
+        return {r.id: self.store.get(r.id) for r in runs}
+
+
+def tuned_sweep(tmp_path, tiny_data, body):
+    return sw.load_sweep(write_sweep(tmp_path, tiny_data, body))
+
+
+def test_the_lr_grid_runs_on_the_first_seed_then_the_other_seeds_at_the_best_lr_only(tmp_path, tiny_data):
+    sweep = tuned_sweep(tmp_path, tiny_data, "seeds = [1, 2, 3]\nlr_grid = [2, 1/2, 1]\n"
+                        "runs = [dict(name='a'), dict(name='plain', lr_grid=None), dict(name='own', lr_grid=[4, 8])]\n")
+    # a: best at 1 (inside the grid); own: best at 4, its lower edge, so 2 and then 1 are tried below it
+    loss = lambda name, m, seed: 2.0 + math.log2(m / (1 if name == 'a' else 1.5)) ** 2 if m else 3.0
+    runner = GridRunner(loss, {})
+    best = sw.run_grid(sweep, runner)
+    assert best == {'a': 1.0, 'own': 2.0}
+    assert runner.trained == ['plain-s1', 'plain-s2', 'plain-s3',
+                              'a-lr0.5-s1', 'a-lr1-s1', 'a-lr2-s1', 'own-lr4-s1', 'own-lr8-s1',
+                              'own-lr2-s1',                   # the edge won: one more point past it
+                              'own-lr1-s1',                   # 2 won, now the edge: one more (the bound is 2)
+                              'a-lr1-s2', 'a-lr1-s3', 'own-lr2-s2', 'own-lr2-s3']   # other seeds at the best only
+    rows = runner.store
+    # learning_rate and min_lr (0.01 and 0.001 in the base) are both scaled, so the schedule keeps its shape
+    assert rows['a-lr0.5-s1']['overrides'] == {'learning_rate': 0.005, 'min_lr': 0.0005}
+    assert rows['own-lr2-s3']['lr_mult'] == 2.0
+
+
+def test_an_edge_is_extended_at_most_lr_grid_max_extend_times_and_a_failed_point_loses(tmp_path, tiny_data):
+    sweep = tuned_sweep(tmp_path, tiny_data, "seeds = [1]\nlr_grid = [1/2, 1, 2]\nlr_grid_max_extend = 2\n"
+                        "runs = [dict(name='up'), dict(name='down')]\n")
+    # up: the loss keeps falling with the lr, but 16 would diverge; down: it keeps falling as the lr shrinks
+    loss = lambda name, m, seed: (3.0 - math.log2(m) if m < 16 else float('inf')) if name == 'up' else 3.0 + m
+    runner = GridRunner(loss, {})
+    assert sw.run_grid(sweep, runner) == {'up': 8.0, 'down': 0.125}   # 2 -> 4 -> 8, 1/2 -> 1/4 -> 1/8, then stop
+    assert [r for r in runner.trained if r.startswith('up')] == ['up-lr0.5-s1', 'up-lr1-s1', 'up-lr2-s1',
+                                                                 'up-lr4-s1', 'up-lr8-s1']
+    assert sw.best_lr({1.0: 2.0, 2.0: float('inf')}) == 1.0 and sw.best_lr({1.0: float('inf')}) is None
+    assert sw.run_loss(dict(status='failed', final_val_loss=1.0)) == float('inf')
+
+
+def test_a_sweep_killed_in_the_middle_of_a_grid_resumes_where_it_stopped(tmp_path, tiny_data):
+    sweep = tuned_sweep(tmp_path, tiny_data, "seeds = [1, 2]\nlr_grid = [1, 2]\nruns = [dict(name='a'), dict(name='b')]\n")
+    loss = lambda name, m, seed: 2.0 + abs(math.log2(m) - (2 if name == 'a' else 0)) + 0.01 * seed
+    whole = GridRunner(loss, {})
+    sw.run_grid(sweep, whole)
+    for budget in range(len(whole.trained)):                 # killed after every possible number of runs
+        store = {}
+        first = GridRunner(loss, store, budget=budget)
+        assert sw.run_grid(sweep, first) is None and first.stopping
+        second = GridRunner(loss, store)
+        sw.run_grid(sweep, second)
+        assert first.trained + second.trained == whole.trained     # nothing twice, nothing missing, same order
+
+
+def test_a_tuned_sweep_trains_each_lr_in_its_own_folder_and_rows_name_the_multiplier(tmp_path, tiny_data):
+    path = write_sweep(tmp_path, tiny_data, "base['max_iters'] = 10\nseeds = [1, 2]\nlr_grid = [1/2, 2]\n"
+                                            "lr_grid_max_extend = 0\nruns = [dict(name='dense')]\n")
+    r = sweep_cmd(path, tmp_path)
+    assert r.returncode == 0, r.stderr
+    rows = rows_of(tmp_path / 'results' / 's')
+    best = min((rows['dense-lr0.5-s1'], rows['dense-lr2-s1']), key=lambda row: row['final_val_loss'])['lr_mult']
+    assert set(rows) == {'dense-lr0.5-s1', 'dense-lr2-s1', f'dense-lr{best:g}-s2'}
+    for row in rows.values():
+        assert row['learning_rate'] == pytest.approx(0.01 * row['lr_mult']) and row['status'] == 'ok'
+        assert (tmp_path / 'results' / 's' / row['run'] / 'log.jsonl').exists()
+    assert f'lr grid dense: 0.5, 2 x learning_rate; best {best:g} (still on the edge)' in r.stdout
+
+
+def test_a_flops_budget_in_base_gives_every_run_the_same_compute_in_the_plan(tmp_path, tiny_data):
+    path = write_sweep(tmp_path, tiny_data, "base.update(target_flops=4e11, flops_basis='C_actual')\n"
+                                            "runs = [dict(name='dense'), dict(name='lowrank', linear='lowrank')]\n")
+    s = sw.load_sweep(path)
+    plans = [sw.estimate(sw.resolve_config(s, r.overrides, r.seed, sw.train_defaults())) for r in sw.expand(s, s.runs)]
+    assert plans[0]['tokens'] < plans[1]['tokens']                      # the cheaper model trains longer
+    for e in plans:
+        per_iter = e['C_actual'] / (e['tokens'] // (8 * 32))
+        assert e['C_actual'] >= 4e11 > e['C_actual'] - per_iter          # each within one step of the budget

@@ -277,3 +277,57 @@ def test_wandb_log_without_wandb_is_a_one_line_error(tmp_path, tiny_data):
     assert r.stderr.strip().splitlines() == ['error: wandb_log=True but wandb is not installed: pip install -r '
                                              'requirements-wandb.txt, or drop --wandb_log=True']
     assert not out.exists()
+
+
+# -- budgets matched by compute, and time to a target loss --------------------------------------------
+
+def test_flops_budget_iters_reach_the_budget_and_one_step_fewer_does_not():
+    from model import GPT, GPTConfig, iters_for_budget
+    model = GPT(GPTConfig(n_layer=2, n_head=2, n_embd=32, block_size=32, vocab_size=15, linear='basis', basis_dim=4))
+    flops, n = model.flops_per_token(), model.param_counts()['trainable_nonembedding']
+    assert flops['step'] > 0                                   # C_actual has a per-step term here
+    tokens, accum = 8 * 32 * 2, 2
+    for basis, budget in (('C_train', 3.3e9), ('C_actual', 7.7e10)):
+        iters = iters_for_budget(flops, n, tokens, accum, target_flops=budget, flops_basis=basis)
+        per_iter = flops[basis] * tokens + (flops['step'] * accum if basis == 'C_actual' else 0)
+        assert iters * per_iter >= budget > (iters - 1) * per_iter
+    iters = iters_for_budget(flops, n, tokens, accum, tokens_per_param=20)
+    assert iters * tokens >= 20 * n > (iters - 1) * tokens
+
+
+def test_target_flops_sets_max_iters_and_the_schedule_and_the_run_spends_the_budget(tmp_path, tiny_data):
+    budget = 2.0e10
+    out, r = train(tmp_path, tiny_data, '--linear=basis', '--basis_dim=4', f'--target_flops={budget}',
+                   '--flops_basis=C_actual', '--eval_interval=1000', '--max_iters=5')
+    cfg = json.loads((out / 'config.json').read_text())
+    iters = cfg['config']['max_iters']
+    assert f'max_iters = {iters:,} from target_flops=2e+10 (C_actual)' in r.stdout and iters != 5
+    last = [rec for rec in read_log(out) if 'val_loss' in rec][-1]
+    assert last['iter'] == iters
+    per_iter = last['C_actual'] / iters
+    assert last['C_actual'] >= budget > last['C_actual'] - per_iter      # within one step of the budget
+    assert load_checkpoint(out / 'ckpt.pt')['iter_num'] == iters
+
+
+def test_both_budgets_at_once_is_one_error_line(tmp_path, tiny_data):
+    r = run('train.py', *TINY, f'--data_dir={tiny_data}', f'--out_dir={tmp_path / "o"}', '--target_flops=1e9',
+            '--tokens_per_param=20')
+    assert r.returncode == 2 and r.stderr.strip().splitlines() == [
+        'error: target_flops=1000000000.0 and tokens_per_param=20.0 both set the budget; give one of them (the other 0)']
+    assert not (tmp_path / 'o').exists()
+
+
+def test_target_loss_is_timed_between_evals(tmp_path, tiny_data):
+    """Near the target, a check on a few fixed val batches every 5 steps finds the crossing that evals every 40
+    steps would quantise to 40."""
+    out, r = train(tmp_path, tiny_data, '--max_iters=80', '--eval_interval=40', '--target_loss=1.17',
+                   '--target_eval_interval=5', '--target_eval_iters=2')
+    log = read_log(out)
+    evals = {rec['iter']: rec['val_loss'] for rec in log if 'val_loss' in rec}
+    hit = [rec for rec in log if 'target_reached' in rec]
+    assert len(hit) == 1, evals
+    hit = hit[0]
+    assert hit['target_reached'] == 1.17 and hit['target_val_loss'] <= 1.17
+    assert hit['iter'] % 5 == 0 and hit['iter'] % 40 != 0 and evals[hit['iter'] // 40 * 40] > 1.17
+    assert hit['tokens'] == hit['iter'] * 8 * 32 and hit['C_train'] > 0 and 0 < hit['seconds']
+    assert f"iter {hit['iter']}: val loss" in r.stdout
