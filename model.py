@@ -67,17 +67,22 @@ class GPTConfig:
     basis_dim: int = 8                 # d coefficients per layer
     basis_projection: str = 'dense'    # dense | fastfood | fft
     basis_cache: bool = False          # keep the d directions as buffers (memory for speed)
+    basis_form: str = 'offset'         # offset: W = W0 + sum_k α_k W_k, α = 0 | pure: W = sum_k α_k W_k, no W0
+    basis_alpha_init: str = 'normal'   # pure form's α: normal (random signs) | equal (all alike); both give W the dense std
     intrinsic_dim: int = 1000          # d coefficients for the whole model
     intrinsic_projection: str = 'fastfood'  # dense | fastfood | fft
-    intrinsic_said: bool = False       # one trainable scale per weight tensor (Aghajanyan's SAID)
+    intrinsic_said: bool = False       # one trainable scale per weight tensor (Aghajanyan's SAID), inside the d
     # structured
     blocks: int = 4                    # blockdiag: number of dense blocks
+    blockdiag_mix: str = 'each'        # each: a block Hadamard after every blockdiag matrix | between: the MLP's one
     # learning rates: each variant's tensors get derived multipliers (docs/variants.md#learning-rates)
     variant_lr_mult: float = 1.0       # scales every derived multiplier of a non-dense variant (1 = as derived)
     # layer structure
     share: Union[str, int] = 'none'    # none | all | k (groups of k consecutive layers share one block)
+    share_what: str = 'block'          # block | attn | mlp: the part of a layer that `share` shares
     doped: Union[bool, str] = False    # True: frozen MLP layers interleaved (T F T ... T); or a pattern 'TFTFT'
     frozen_mlp_ratio: int = 6          # hidden width of a frozen doped MLP layer, times n_embd
+    doped_layer: str = 'mlp'           # mlp: a doped layer is a frozen MLP | block: a frozen attention + MLP layer
 
 
 RANK_SCHEDULES = ('constant', 'increasing', 'decreasing', 'linear', 'step', 'exponential', 'neg_quadratic')
@@ -279,10 +284,13 @@ class BlockDiagLinear(VariantLinear):
     """y = (H_b ⊗ I_{out/b}) BlockDiag(W_1..W_b) x, LightOn's structured MLP (Chatelain et al. 2021): b = cfg.blocks
     dense blocks, block j reading the j-th slice of x, then an orthonormal block Hadamard mixing the blocks' outputs.
     Blocks ~ N(0, b std^2) give the effective weight the dense variance (docs/variants.md#blockdiag).
+    blockdiag_mix='between' drops mlp.proj's Hadamard: the MLP is then the paper's figure, two block-diagonal
+    matrices with one block Hadamard between them (after mlp.fc).
     """
     def __init__(self, cfg, role, layer_idx, in_features, out_features, std):
         super().__init__(in_features, out_features)
         b = cfg.blocks
+        self.mix = not (cfg.blockdiag_mix == 'between' and role == 'mlp.proj')
         if not is_pow2(b) or in_features % b or out_features % b:
             raise ConfigError(f'blocks={b}: blockdiag needs a power of two dividing in_features={in_features} and '
                               f'out_features={out_features} of {role}; pick blocks from 1, 2, 4, ... that divides both')
@@ -292,19 +300,20 @@ class BlockDiagLinear(VariantLinear):
 
     def forward(self, x):
         b, o, i = self.weight.shape
-        h = torch.einsum('...bi,boi->...bo', x.unflatten(-1, (b, i)), self.weight)   # (..., b, out/b)
-        return block_hadamard_transform(h.flatten(-2), b)                            # (..., out), mixed across blocks
+        h = torch.einsum('...bi,boi->...bo', x.unflatten(-1, (b, i)), self.weight).flatten(-2)   # (..., out)
+        return block_hadamard_transform(h, b) if self.mix else h                    # mixed across blocks
 
     def flops_fwd(self, tokens):
         b = self.weight.shape[0]
-        return tokens * (2 * self.n_emulated // b + self.out_features * int(math.log2(b)))
+        return tokens * (2 * self.n_emulated // b + self.mix * self.out_features * int(math.log2(b)))
 
     def flops_bwd(self, tokens, needs_input_grad):
         b = self.weight.shape[0]
-        return tokens * (self.out_features * int(math.log2(b)) + 2 * self.n_emulated // b * (1 + needs_input_grad))
+        return tokens * (self.mix * self.out_features * int(math.log2(b))
+                         + 2 * self.n_emulated // b * (1 + needs_input_grad))
 
     def extra_repr(self):
-        return super().extra_repr() + f', blocks={self.weight.shape[0]}'
+        return super().extra_repr() + f', blocks={self.weight.shape[0]}' + ('' if self.mix else ', no Hadamard')
 
 
 # random bases: W = W0 + c · reshape(P α), P a frozen random projection regenerated from seeds
@@ -346,15 +355,21 @@ class RandomBasisLinear(VariantLinear):
       fastfood  (H G Π H B [α; 0])[:D] / (sqrt(L) ||G|| sqrt(D/L)), H unnormalised, length L = next pow2 >= max(D, d)
       fft       sqrt(N/D) (B ⊙ Hartley(Π^T [α; 0]))[:D], N = max(D, d): Ghosh's FFT Fastfood, factors transposed
     """
-    def __init__(self, cfg, role, layer_idx, in_features, out_features, std, d, projection):
+    def __init__(self, cfg, role, layer_idx, in_features, out_features, std, d, projection, pure=False):
         super().__init__(in_features, out_features)
         if projection not in PROJECTIONS:
             raise ConfigError(f"projection '{projection}' of {role} is not one of {', '.join(PROJECTIONS)}")
         self.keys = {p: frozen_key(cfg, layer_idx, role, p) for p in ('W0', 'W', 'B', 'G', 'perm')}  # P's seeds
-        self.d, self.projection, self.cache = d, projection, cfg.basis_cache
-        D = self.n_emulated
-        self.N = {'dense': D, 'fastfood': next_pow2(max(D, d)), 'fft': max(D, d)}[projection]   # transform length
-        self.register_buffer('W0', randn((out_features, in_features), self.keys['W0'], std), persistent=False)
+        self.projection, self.cache, self.pure = projection, cfg.basis_cache, pure
+        if not pure:  # the pure form W = c P α has no offset
+            self.register_buffer('W0', randn((out_features, in_features), self.keys['W0'], std), persistent=False)
+        self.set_dim(d)
+
+    def set_dim(self, d):
+        """d coefficients: the transform length N and (basis_cache) the buffers follow it. SAID calls it again once
+        the factory knows how many per-tensor scales its budget holds."""
+        D, projection = self.n_emulated, self.projection
+        self.d, self.N = d, {'dense': D, 'fastfood': next_pow2(max(D, d)), 'fft': max(D, d)}[projection]
         if self.cache:
             if projection == 'dense':
                 self.register_buffer('Wk', torch.cat([Wk for _, Wk in self._directions(None)]), persistent=False)
@@ -424,9 +439,11 @@ class RandomBasisLinear(VariantLinear):
         raise NotImplementedError
 
     def weight(self):
-        """The effective weight W0 + c ΔW, (out, in)."""
+        """The effective weight W0 + c ΔW (pure form: c ΔW), (out, in)."""
         alpha, c = self.coefficients()
         delta = ProjectAlpha.apply(alpha, self).view(self.out_features, self.in_features)   # (out, in)
+        if self.pure:
+            return c * delta
         return self.W0 + c * delta if torch.is_tensor(c) else torch.add(self.W0, delta, alpha=c)
 
     def forward(self, x):
@@ -434,7 +451,7 @@ class RandomBasisLinear(VariantLinear):
 
     @property
     def n_frozen(self):
-        return self.n_emulated + self.n_frozen_per_step
+        return self.n_emulated * (not self.pure) + self.n_frozen_per_step
 
     @property
     def n_frozen_per_step(self):
@@ -459,24 +476,32 @@ class RandomBasisLinear(VariantLinear):
             one_way = 2 * N * int(math.log2(N)) + d + N + D         # two Hadamards (adds), B, G, the divisor
         else:
             one_way = 5 * N * math.ceil(math.log2(N)) + 2 * N       # one complex FFT, Hartley and B
-        return 2 * one_way + D
+        return 2 * one_way + D * (not self.pure)
 
     def extra_repr(self):
-        return super().extra_repr() + f', d={self.d}, projection={self.projection}' + (', cached' if self.cache else '')
+        return (super().extra_repr() + f', d={self.d}, projection={self.projection}' + (', pure' if self.pure else '')
+                + (', cached' if self.cache else ''))
 
 
 class BasisLinear(RandomBasisLinear):
     """W = W0 + sum_{k=1..d} α_k W_k, d = cfg.basis_dim coefficients per layer, W_k unit-norm random directions.
-    α learns at lr sqrt(D / d) ALPHA_ADAM, a dense Adam step's size, measured (docs/variants.md#learning-rates)."""
+    α learns at lr sqrt(D / d) ALPHA_ADAM, a dense Adam step's size, measured (docs/variants.md#learning-rates).
+    basis_form='pure': W = sum_k α_k W_k with no W0 (Ghosh's blog post); α then starts with norm std sqrt(D), so
+    that W has the dense std: random signs (basis_alpha_init='normal') or all alike ('equal')."""
     def __init__(self, cfg, role, layer_idx, in_features, out_features, std):
         d = cfg.basis_dim
         if d > in_features * out_features:
             raise ConfigError(f'basis_dim={d} exceeds the {in_features * out_features} entries of a {in_features}->'
                               f'{out_features} {role} layer: the directions could not be independent; lower it')
-        super().__init__(cfg, role, layer_idx, in_features, out_features, std, d, cfg.basis_projection)
-        self.alpha = nn.Parameter(torch.zeros(d))                                 # (d,)
+        pure = cfg.basis_form == 'pure'
+        super().__init__(cfg, role, layer_idx, in_features, out_features, std, d, cfg.basis_projection, pure)
+        alpha = torch.zeros(d)                                                    # (d,) offset form: W starts at W0
+        if pure:  # ||α|| = std sqrt(D): with unit-norm, near-orthogonal columns, ||W||_F = std sqrt(D)
+            alpha = torch.randn(d) if cfg.basis_alpha_init == 'normal' else torch.ones(d)
+            alpha = alpha * std * math.sqrt(self.n_emulated) / alpha.norm()
+        self.alpha = nn.Parameter(alpha)
         self.lr_mult = {'alpha': cfg.variant_lr_mult * math.sqrt(self.n_emulated / d) * ALPHA_ADAM}
-        self.decay = {'alpha': 1.0}   # W shrinks toward W0, as LoRA's
+        self.decay = {'alpha': 1.0}   # W shrinks toward W0 (pure form: toward 0), as LoRA's
 
     def coefficients(self):
         return self.alpha, 1.0
@@ -507,7 +532,8 @@ class IntrinsicVector(nn.Module):
 class IntrinsicLinear(RandomBasisLinear):
     """One slice of the intrinsic model θ = θ0 + P α (Li et al. 2018; Aghajanyan et al. 2021): W = W0 + c P_l α,
     α the model's one IntrinsicVector, P_l this layer's own projection. c = sqrt(D_l / D) gives the stacked P
-    unit-norm columns; SAID (cfg.intrinsic_said) adds one trained λ per tensor (docs/variants.md#intrinsic).
+    unit-norm columns; SAID (cfg.intrinsic_said) adds one trained λ per tensor, taken out of the d: α then has
+    d - #tensors entries (LinearFactory.finish; docs/variants.md#intrinsic).
     """
     def __init__(self, cfg, role, layer_idx, in_features, out_features, std, intrinsic):
         super().__init__(cfg, role, layer_idx, in_features, out_features, std, cfg.intrinsic_dim,
@@ -613,6 +639,7 @@ class LinearFactory:
         self.built = []
 
     def __call__(self, cfg, role, layer_idx, in_features, out_features):
+        self.cfg = cfg
         name = variant_of(cfg, role)
         needs = {}
         if name in RANKED:
@@ -629,12 +656,21 @@ class LinearFactory:
         """Once every layer is built: checks d against D, says what basis_cache costs, returns the IntrinsicVector
         (None without intrinsic layers) for the GPT to register."""
         bases = [m for m in self.built if isinstance(m, RandomBasisLinear)]
-        cache = sum(m.cache_bytes() for m in bases)
-        if cache:
-            print(f'basis_cache: {cache:,} bytes of buffers hold the random directions of {len(bases)} layers')
         if self.intrinsic is not None and self.intrinsic.alpha.numel() > self.intrinsic.D:
             raise ConfigError(f'intrinsic_dim={self.intrinsic.alpha.numel()} exceeds the {self.intrinsic.D} weights '
                               f'of the intrinsic layers; lower it')
+        said = [m for m in bases if isinstance(m, IntrinsicLinear) and hasattr(m, 'lam')]
+        if said:  # Aghajanyan's budget: d = len(α) + #tensors, one λ each
+            d = self.cfg.intrinsic_dim - len(said)
+            if d < 1:
+                raise ConfigError(f'intrinsic_dim={self.cfg.intrinsic_dim} with intrinsic_said=True must exceed the '
+                                  f'{len(said)} per-tensor scales it includes; raise it')
+            self.intrinsic.alpha = nn.Parameter(torch.zeros(d))                # (d - #tensors,)
+            for m in said:
+                m.set_dim(d)
+        cache = sum(m.cache_bytes() for m in bases)
+        if cache:
+            print(f'basis_cache: {cache:,} bytes of buffers hold the random directions of {len(bases)} layers')
         return self.intrinsic
 
 
@@ -717,11 +753,12 @@ class MLP(nn.Module):
 
 
 class Block(nn.Module):
-    """A trainable transformer layer: x + attn(norm(x)), then x + mlp(norm(x))."""
-    def __init__(self, cfg, layer_idx, make_linear):
+    """A trainable transformer layer: x + attn(norm(x)), then x + mlp(norm(x)). share_what='attn' / 'mlp' hands it
+    another layer's attention / MLP module to reuse."""
+    def __init__(self, cfg, layer_idx, make_linear, attn=None, mlp=None):
         super().__init__()
-        self.ln_1, self.attn = nn.RMSNorm(cfg.n_embd), Attention(cfg, layer_idx, make_linear)
-        self.ln_2, self.mlp = nn.RMSNorm(cfg.n_embd), MLP(cfg, layer_idx, make_linear)
+        self.ln_1, self.attn = nn.RMSNorm(cfg.n_embd), attn or Attention(cfg, layer_idx, make_linear)
+        self.ln_2, self.mlp = nn.RMSNorm(cfg.n_embd), mlp or MLP(cfg, layer_idx, make_linear)
         self.drop = nn.Dropout(cfg.dropout)
 
     def forward(self, x, cache=None, pos=0):
@@ -739,6 +776,15 @@ class FrozenMLPBlock(nn.Module):
 
     def forward(self, x, cache=None, pos=0):
         return x + self.mlp(norm(x))
+
+
+class FrozenBlock(Block):
+    """doped_layer='block': a whole frozen random decoder layer, attention and an mlp_ratio-wide MLP, parameter-free
+    norms (the variant Chatelain et al. 2021 report as matching the frozen MLP). A Block, so it takes a KV cache."""
+    def __init__(self, cfg, layer_idx, make_linear):
+        super().__init__(replace(cfg, linear='frozen', attn_linear='', mlp_linear=''), layer_idx, make_linear)
+        self.ln_1 = nn.RMSNorm(cfg.n_embd, elementwise_affine=False)
+        self.ln_2 = nn.RMSNorm(cfg.n_embd, elementwise_affine=False)
 
 
 def layer_pattern(cfg):
@@ -813,6 +859,11 @@ def validate(cfg):
         raise ConfigError(f"mlp='{cfg.mlp}' is not one of relu2, gelu, swiglu")
     if not 0.0 <= cfg.dropout < 1.0:
         raise ConfigError(f'dropout={cfg.dropout} must be in [0, 1)')
+    for key, valid in (('basis_form', ('offset', 'pure')), ('basis_alpha_init', ('normal', 'equal')),
+                       ('blockdiag_mix', ('each', 'between')), ('share_what', ('block', 'attn', 'mlp')),
+                       ('doped_layer', ('mlp', 'block'))):
+        if getattr(cfg, key) not in valid:
+            raise ConfigError(f"{key}={getattr(cfg, key)!r} is not one of {', '.join(valid)}")
     if cfg.rank_schedule not in RANK_SCHEDULES:
         raise ConfigError(f"rank_schedule='{cfg.rank_schedule}' is not one of {', '.join(RANK_SCHEDULES)}")
     for key in ('linear', 'attn_linear', 'mlp_linear'):
@@ -829,13 +880,20 @@ class GPT(nn.Module):
         self.config = cfg
         V, H, E = cfg.vocab_size, cfg.n_embd, cfg.embd_dim
         self.pattern = layer_pattern(cfg)
-        self.block_of_layer = block_index(cfg, self.pattern)
-        # unique modules only; layer l runs h[block_of_layer[l]], so shared blocks are stored once. One factory
-        # builds every block's matmuls and the intrinsic alpha they share.
+        owner = block_index(cfg, self.pattern)   # the layer whose block (or shared part) each layer uses
+        self.block_of_layer = owner if cfg.share_what == 'block' else list(range(cfg.n_layer))
+        # unique modules only; layer l runs h[block_of_layer[l]], so shared blocks are stored once. share_what
+        # 'attn' / 'mlp': every layer has its block, built around its group's one attention / MLP module. One
+        # factory builds every block's matmuls and the intrinsic alpha they share.
         make_linear = LinearFactory()
-        self.h = nn.ModuleDict({
-            str(l): (Block(cfg, l, make_linear) if self.pattern[l] == 'T' else FrozenMLPBlock(cfg, l, make_linear))
-            for l in sorted(set(self.block_of_layer))})
+        frozen_layer = FrozenBlock if cfg.doped_layer == 'block' else FrozenMLPBlock
+        self.h = nn.ModuleDict()
+        for l in sorted(set(self.block_of_layer)):
+            if self.pattern[l] == 'F':
+                self.h[str(l)] = frozen_layer(cfg, l, make_linear)
+                continue
+            part = {} if owner[l] == l else {cfg.share_what: getattr(self.h[str(owner[l])], cfg.share_what)}
+            self.h[str(l)] = Block(cfg, l, make_linear, **part)
         self.intrinsic = make_linear.finish()  # the intrinsic model's one shared alpha, or None
         self.wte = nn.Embedding(V, E or H)
         self.embd_proj = nn.Linear(E, H, bias=False) if E else None   # ALBERT: V x E, then E x H
@@ -1016,6 +1074,31 @@ class GPT(nn.Module):
                 lines.append(f'{family} ranks per layer ({how}): {ranks}')
         return '\n'.join(lines)
 
+    def memory_report(self, optimizers=(), idx=None):
+        """The model's own bytes, summed over its tensors (not the process's RSS): parameters, frozen buffers,
+        gradients, optimizer state, and, given a batch idx (B, T), the activations one training forward saves for
+        backward, per token (every saved tensor that is not a parameter or buffer, each storage once)."""
+        params = list({id(p): p for p in self.parameters()}.values())
+        nbytes = lambda ts: sum(t.numel() * t.element_size() for t in ts)
+        out = dict(param_bytes=nbytes(params), buffer_bytes=nbytes(self.buffers()),
+                   grad_bytes=nbytes(p.grad for p in params if p.grad is not None),
+                   optimizer_bytes=nbytes(t for opt in optimizers for st in opt.state.values()
+                                          for t in st.values() if torch.is_tensor(t)))
+        if idx is not None:
+            own = {t.untyped_storage().data_ptr() for t in [*params, *self.buffers()]}
+            saved = {}
+
+            def pack(t):
+                st = t.untyped_storage()
+                if st.data_ptr() not in own:
+                    saved[st.data_ptr()] = st.nbytes()
+                return t
+            with torch.random.fork_rng(devices=[idx.device] if idx.is_cuda else []), torch.enable_grad(), \
+                    torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+                self(idx, idx)  # the graph (and what it saved) is freed on return; dropout's draws are undone
+            out['activation_bytes_per_token'] = sum(saved.values()) / idx.numel()
+        return out
+
     # -- optimizer ----------------------------------------------------------------------------------------
 
     def optim_groups(self, weight_decay):
@@ -1064,6 +1147,27 @@ def sample_next(logits, temperature=1.0, top_k=None, top_p=None, generator=None)
         logits = torch.full_like(logits, -float('inf')).scatter(-1, order, sorted_logits)
     probs = logits.softmax(dim=-1)
     return torch.multinomial(probs, num_samples=1, generator=generator)
+
+
+def trainable_nonembedding(**kw):
+    """The trainable non-embedding count of a GPTConfig(**kw), built on the meta device (no weights allocated)."""
+    with torch.device('meta'):
+        return GPT(GPTConfig(**kw)).param_counts()['trainable_nonembedding']
+
+
+def matched_dense(trainable, vary='n_layer', **kw):
+    """The dense model of shape kw (GPTConfig keys) whose trainable non-embedding count is nearest `trainable`,
+    varying depth (vary='n_layer') or width (vary='n_embd', in steps of 2 n_head so the heads stay even): the
+    same-budget dense reference a deeper low-rank model is compared with (Gillis 2025). Returns {vary: value}."""
+    if vary not in ('n_layer', 'n_embd'):
+        raise ConfigError(f"vary='{vary}' must be 'n_layer' or 'n_embd'")
+    dense = {**kw, 'linear': 'dense', 'attn_linear': '', 'mlp_linear': ''}
+    step = 1 if vary == 'n_layer' else 2 * dense.get('n_head', GPTConfig.n_head)
+    count = lambda v: trainable_nonembedding(**{**dense, vary: v})
+    v = step
+    while count(v + step) <= trainable:   # counts grow with depth and width: walk up to the bracket
+        v += step
+    return {vary: min((v, v + step), key=lambda x: abs(count(x) - trainable))}
 
 
 def config_from_dict(d):

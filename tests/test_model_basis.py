@@ -91,10 +91,11 @@ def test_basis_trains_d_coefficients_per_linear_layer(projection):
 
 @pytest.mark.parametrize('said', [False, True])
 def test_five_parameter_model_trains_five_numbers_plus_norms(said):
-    model = build('intrinsic', 'fastfood', d=5, intrinsic_said=said)
+    """With SAID the d includes one λ per weight tensor (6 per layer): d = 17 leaves α its 5 numbers."""
+    said_scales = 12 * 2 // 2 if said else 0
+    model = build('intrinsic', 'fastfood', d=5 + said_scales, intrinsic_said=said)
     c, n, L = model.param_counts(), 32, 2
     norms = L * 2 * n + n
-    said_scales = 12 * L // 2 if said else 0        # one λ per weight tensor: 6 per layer
     assert c['families']['intrinsic:alpha'] == [5, 0, 0]    # α on a line of its own in param_report
     assert c['trainable_nonembedding'] == 5 + said_scales + norms
     assert sum(m.n_trainable for m in basis_layers(model)) == said_scales
@@ -207,7 +208,8 @@ def test_fastfood_columns_have_unit_norm_and_distinct_seeds_are_uncorrelated():
 @pytest.mark.parametrize('variant,projection', VARIANT_PROJECTIONS)
 def test_alpha_gradient_equals_explicit_materialisation(variant, projection):
     """The custom backward (P regenerated, <G_W, W_k>) against plain autograd through an explicit d x D basis."""
-    model = build(variant, projection, d=6, shape=MICRO, intrinsic_said=True)
+    said = 6 if variant == 'intrinsic' else 0   # SAID's 6 λ of the one layer come out of d: α keeps 6 entries
+    model = build(variant, projection, d=6 + said, shape=MICRO, intrinsic_said=True)
     randomize(model)
     x = batch(32)
     _, loss = model(x, x)
@@ -251,7 +253,7 @@ def test_cache_gives_the_same_outputs_and_gradients(variant, projection, capsys)
 
 @pytest.mark.parametrize('variant,projection', [('basis', 'dense'), ('basis', 'fft'), ('intrinsic', 'fastfood')])
 def test_rebuilding_from_the_state_dict_gives_bit_identical_weights(variant, projection):
-    model = build(variant, projection, d=6, intrinsic_said=True)
+    model = build(variant, projection, d=6 + (12 if variant == 'intrinsic' else 0), intrinsic_said=True)
     randomize(model)
     state = model.state_dict()
     torch.manual_seed(123)   # another global RNG state: everything frozen comes from its own seed
