@@ -74,6 +74,9 @@ ROW_FIELDS = (
     'final_val_loss', 'best_val_loss', 'final_train_loss', 'final_val_bpb', 'best_val_bpb',
     # cost: wall_time = seconds of every train.py attempt of the run; peak_mem in bytes, peak_mem_kind says which
     'wall_time', 'train_seconds', 'peak_mem', 'peak_mem_kind',
+    # the model's own bytes after its first step (train.py, model.memory_report): parameters + frozen buffers +
+    # gradients + optimizer state, and the activations a training forward saves, per token
+    'model_bytes', 'activation_bytes_per_token',
     # when val loss first reached target_loss: train.py's target_reached (checked every few steps near the target),
     # else the first eval at or below it (all null if never reached)
     'target_loss', 'iter_to_target', 'tokens_to_target', 'time_to_target', 'C_train_to_target',
@@ -576,7 +579,12 @@ def collect(run, out_dir, sweep, attempt):
     for k in ('trainable', 'trainable_embedding', 'trainable_nonembedding', 'frozen', 'emulated_nonembedding',
               'checkpoint_bytes'):
         row[k] = params.get(k)
-    evals = [r for r in read_jsonl(out_dir / 'log.jsonl') if 'val_loss' in r]
+    log = read_jsonl(out_dir / 'log.jsonl')
+    evals = [r for r in log if 'val_loss' in r]
+    mem = next((r for r in log if 'param_bytes' in r), None)
+    if mem:
+        row.update(model_bytes=sum(mem[k] for k in ('param_bytes', 'buffer_bytes', 'grad_bytes', 'optimizer_bytes')),
+                   activation_bytes_per_token=mem['activation_bytes_per_token'])
     curve = [dict(iter=r['iter'], tokens=r['tokens'], val_loss=r['val_loss'], train_loss=r['train_loss'],
                   val_bpb=r.get('val_bpb'), C_train=r['C_train'], C_actual=r['C_actual'],
                   C_frozen_2_3=r.get('C_frozen_2_3'), seconds=s) for r, s in zip(evals, cumulative_seconds(evals))]

@@ -455,6 +455,7 @@ def near_target():
 
 t_start = time.time()
 t_last, iters_since, bad_steps, exit_code = time.time(), 0, 0, 0
+memory = None  # the model's own bytes, measured once after the first step
 while True:
     lr = get_lr(iter_num)
     for opt in optimizers:
@@ -528,6 +529,12 @@ while True:
                   f'({bad_steps} in a row, max_bad_steps={max_bad_steps})', flush=True)
         log(dict(iter=iter_num, skipped=True, loss=loss_sum))
     scaler.update()
+    if memory is None:  # from the tensors, not the RSS: weights, grads, optimizer state, saved activations per token
+        with autocast:
+            memory = raw_model.memory_report(optimizers, x)
+        log(dict(iter=iter_num, **memory))
+        if master:
+            print('memory: ' + ', '.join(f'{k} {v:,.0f}' for k, v in memory.items()), flush=True)
     for opt in optimizers:
         opt.zero_grad(set_to_none=True)
     if bad_steps >= max_bad_steps:
