@@ -331,3 +331,21 @@ def test_target_loss_is_timed_between_evals(tmp_path, tiny_data):
     assert hit['iter'] % 5 == 0 and hit['iter'] % 40 != 0 and evals[hit['iter'] // 40 * 40] > 1.17
     assert hit['tokens'] == hit['iter'] * 8 * 32 and hit['C_train'] > 0 and 0 < hit['seconds']
     assert f"iter {hit['iter']}: val loss" in r.stdout
+
+
+def test_the_model_bytes_after_the_first_step_are_logged_once_and_reach_the_sweep_row(tmp_path, tiny_data):
+    out, r = train(tmp_path, tiny_data, '--max_iters=3', '--eval_interval=3', '--log_interval=1')
+    mem = [rec for rec in read_log(out) if 'param_bytes' in rec]
+    assert len(mem) == 1 and mem[0]['iter'] == 0
+    params = json.loads((out / 'config.json').read_text())['params']['trainable']
+    assert mem[0]['param_bytes'] == 4 * params and mem[0]['grad_bytes'] == 4 * params
+    assert mem[0]['optimizer_bytes'] >= 8 * params and mem[0]['activation_bytes_per_token'] > 0
+    assert 'memory: param_bytes' in r.stdout
+    import sweep as sw
+    run_ = sw.Run('x', 1337, {}, 'dense')
+    s = sw.Sweep.__new__(sw.Sweep)
+    s.name, s.base_files, s.target_loss = 'x', [], None
+    row = sw.collect(run_, out, s, dict(returncode=0, resumed=False, max_rss=0, wall_time=1.0))
+    assert row['model_bytes'] == sum(mem[0][k] for k in ('param_bytes', 'buffer_bytes', 'grad_bytes',
+                                                         'optimizer_bytes'))
+    assert row['activation_bytes_per_token'] == mem[0]['activation_bytes_per_token']
