@@ -1035,9 +1035,13 @@ class GPT(nn.Module):
                 trainable_here = trainable_here or m.n_trainable > 0
                 step += m.flops_step()
             below = below or trainable_here or any(p.requires_grad for p in layer.parameters())
-        V, H = cfg.vocab_size, cfg.n_embd
+        V, H, E = cfg.vocab_size, cfg.n_embd, cfg.embd_dim
         head_trainable = self.lm_head is not None or self.wte.weight.requires_grad
-        actual += 2 * V * H * (2 + head_trainable)  # forward, input grad, weight grad
+        # forward, input grad, weight grad; a tied factorized head is H -> E -> V, through the embedding's bottleneck
+        head = V * H if self.lm_head is not None or not E else H * E + E * V
+        actual += 2 * head * (2 + head_trainable)
+        if self.embd_proj is not None:  # the input side's E -> H: forward, weight grad, grad into the wte rows
+            actual += 6 * E * H
         # frozen weights a token meets: a random basis's directions are used once per step, not per token
         n_frozen = counts['frozen'] - sum(m.n_frozen_per_step for m in {id(m): m for _, m in self.accounted()}.values())
         return dict(C_train=6 * counts['trainable_nonembedding'], C_actual=actual, step=step,

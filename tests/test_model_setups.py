@@ -241,3 +241,19 @@ def test_bad_setup_keys_are_one_line_errors(key, value):
     with pytest.raises(ConfigError, match=f"{key}='{value}' is not one of") as e:
         tiny(**{key: value})
     assert '\n' not in str(e.value)
+
+
+# -- ALBERT: the factorized embedding and its tied head ------------------------------------------------
+
+def test_tied_factorized_head_goes_through_the_bottleneck_and_its_flops_count_it():
+    d, V, E, T = 32, 64, 8, 32
+    tied = tiny(embd_dim=E, tie_embeddings=True)
+    x = torch.randint(0, 64, (2, 16))
+    h = torch.randn(2, 16, d)
+    expected = (tied.ln_f(h) @ tied.embd_proj.weight) @ tied.wte.weight.T       # H -> E -> V
+    torch.testing.assert_close(tied.logits(h), expected)
+    body = 2 * (6 * 12 * d * d + 12 * d * T)
+    assert tied.flops_per_token()['C_actual'] == body + 6 * (d * E + E * V) + 6 * E * d
+    untied = tiny(embd_dim=E)                                                   # the head stays H -> V
+    assert untied.lm_head.weight.shape == (V, d)
+    assert untied.flops_per_token()['C_actual'] == body + 6 * V * d + 6 * E * d
