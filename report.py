@@ -493,6 +493,51 @@ def markdown(dirs, rows, groups, fits, front, metric, bisects, pairs, figures=FI
     return '\n'.join(lines) + '\n'
 
 
+def envelopes(groups, xkey):
+    """Chatelain et al.'s loss-compute view: per family, the lower envelope of every (xkey, val loss) point of every
+    eval of every run and seed, i.e. the lowest loss reached at or before each compute. {family: [(x, loss), ...]}."""
+    out = OrderedDict()
+    for g in groups:
+        out.setdefault(g['family'], []).extend((p[xkey], p['val_loss']) for r in g['rows'] for p in r['curve']
+                                                if p.get(xkey))
+    return OrderedDict((fam, [(p['x'], p['y']) for p in pareto([dict(x=x, y=y) for x, y in pts])])
+                       for fam, pts in out.items() if pts)
+
+
+def plot_envelopes(env, xkey, color, path):
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    for fam, pts in env.items():
+        ax.step([x for x, _ in pts], [y for _, y in pts], where='post', color=color[fam], label=fam)
+    ax.set_xscale('log')
+    ax.set_yscale('log')
+    ax.set_xlabel(f'{xkey} (FLOPs)')
+    ax.set_ylabel('val loss (nats/token)')
+    ax.set_title(f'lower envelope of every learning curve per family, against {xkey}', fontsize=9)
+    ax.legend(fontsize=7)
+    ax.grid(True, which='both', alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def metrics_markdown(groups):
+    """Gillis's four outputs per run: perplexity exp(loss), time to the target, trainable parameters and the
+    model's own bytes (parameters + frozen buffers + gradients + optimizer state; activations saved per token)."""
+    lines = ['## Perplexity, time to target, parameters, memory', '',
+             '| run | family | n | perplexity | time to target (s) | trainable non-emb | model bytes | '
+             'activation bytes/token |', '|---|---|---:|---:|---:|---:|---:|---:|']
+    for g in groups:
+        ppl = mean_std([math.exp(r['final_val_loss']) for r in g['rows'] if r.get('final_val_loss') is not None])
+        mem, act = (mean_std([r.get(k) for r in g['rows']])[0] for k in ('model_bytes', 'activation_bytes_per_token'))
+        ttt = g['time_to_target']
+        lines.append(f"| {g['name']} | {g['family']} | {len(g['rows'])} | "
+                     f"{pm(ppl[0], ppl[1], '{:.2f}') if ppl[0] is not None else '–'} | "
+                     f"{'–' if ttt is None else f'{ttt:.0f}'} | {num(g['trainable_nonembedding'])} | "
+                     f"{num(mem)} | {num(act)} |")
+    return '\n'.join(lines) + '\n'
+
+
 def main(argv):
     p = argparse.ArgumentParser(description='Scaling-law fits and figures from sweep results.')
     p.add_argument('dirs', nargs='+', help='results/<sweep> folders')
@@ -522,6 +567,9 @@ def main(argv):
     plot_loss_vs_params(groups, front, color, args.metric, out / FIGURES[2])
     plot_curves(groups, color, out / FIGURES[3])
     plot_time_memory(groups, color, out / FIGURES[4])
+    for x in xkeys[:2]:
+        plot_envelopes(envelopes(groups, x), x, color, out / f'envelope_{x}.png')
+    figures = figures + [f'envelope_{x}.png' for x in xkeys[:2]]
     bisects = [(d, json.loads((Path(d) / 'bisect.json').read_text())) for d in args.dirs
                if (Path(d) / 'bisect.json').exists()]
     pairs = paired_differences(groups, args.metric)
@@ -532,7 +580,7 @@ def main(argv):
         if t['edge']:
             print(f"  {name}: the best learning rate (x{t['best']:g}) is an edge of its grid: widen it")
     (out / 'report.md').write_text(markdown(args.dirs, rows, groups, fits, front, args.metric, bisects, pairs,
-                                            figures, tuning))
+                                            figures, tuning) + '\n' + metrics_markdown(groups))
     print(f"wrote {out / 'report.md'} and {', '.join(figures)} in {out}/")
     for xkey, fs in fits.items():
         for fam, (source, pts, fit, off) in fs.items():

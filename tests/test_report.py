@@ -171,3 +171,27 @@ def test_tuned_runs_are_reported_at_their_best_lr_with_an_lr_figure_and_edge_fla
     assert '| dense | 1 | 0.5: 2.1000, **1: 2.0000**, 2: 2.0500 | 1 | 0.003 |  |' in md
     assert '| lowrank | 1 | 0.5: 2.3000, 1: 2.2000, 2: 2.1500, 4: inf, **8: 2.1200** | 8 | 0.024 | **edge** |' in md
     assert re.search(r'\| dense \| dense \| 3 \|', md) and re.search(r'\| lowrank \| lowrank \| 3 \|', md)
+
+
+def test_envelopes_keep_the_lowest_loss_reached_by_each_compute_over_every_curve():
+    a = synthetic_row('a', 'fam', 1, 100.0, 2.0, params=10)      # curve losses 3.0, 2.75, 2.5, 2.25, 2.0 at C 0..100
+    b = synthetic_row('b', 'fam', 1, 40.0, 1.0, params=10)       # 1.5, 1.375, 1.25, 1.125, 1.0 at C 0..40
+    groups = report.aggregate([a, b], 'final_val_loss')
+    env = report.envelopes(groups, 'C_train')
+    assert env['fam'] == [(10.0, 1.375), (20.0, 1.25), (30.0, 1.125), (40.0, 1.0)]   # b's curve beats a's at every C
+    assert all(y2 < y1 and x2 > x1 for (x1, y1), (x2, y2) in zip(env['fam'], env['fam'][1:]))
+
+
+def test_report_writes_envelopes_and_perplexity_time_parameters_memory(tmp_path):
+    rows = [dict(synthetic_row(f'r{i}', 'dense' if i < 2 else 'lowrank', 1, 10.0 ** (12 + i), 3.0 - 0.2 * i,
+                               params=10 ** (4 + i), target=3.5), model_bytes=1000 * (i + 1),
+                 activation_bytes_per_token=500.0) for i in range(4)]
+    out = tmp_path / 'synth'
+    write_results(out, rows)
+    r = run('report.py', str(out))
+    assert r.returncode == 0, r.stderr
+    for name in ('envelope_C_train.png', 'envelope_C_actual.png'):
+        assert (out / name).read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    md = (out / 'report.md').read_text()
+    assert '## Perplexity, time to target, parameters, memory' in md
+    assert f'| r1 | dense | 1 | {math.exp(2.8):.2f} | 20 | 100,000 | 2,000 | 500 |' in md
