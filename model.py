@@ -1167,7 +1167,10 @@ def matched_dense(trainable, vary='n_layer', **kw):
         raise ConfigError(f"vary='{vary}' must be 'n_layer' or 'n_embd'")
     dense = {**kw, 'linear': 'dense', 'attn_linear': '', 'mlp_linear': ''}
     step = 1 if vary == 'n_layer' else 2 * dense.get('n_head', GPTConfig.n_head)
-    count = lambda v: trainable_nonembedding(**{**dense, vary: v})
+    # the dense count is linear in depth and quadratic in width: three builds give it exactly (Lagrange), any value
+    xs = (step, 2 * step, 3 * step)
+    ys = [trainable_nonembedding(**{**dense, vary: x}) for x in xs]
+    count = lambda v: sum(y * math.prod((v - xj) / (xi - xj) for xj in xs if xj != xi) for xi, y in zip(xs, ys))
     v = step
     while count(v + step) <= trainable:   # counts grow with depth and width: walk up to the bracket
         v += step

@@ -262,7 +262,7 @@ def test_sweep_files_load_and_set_only_train_py_keys(path):
     for run_ in {r.name: r for r in sw.expand(s, entries)}.values():
         cfg = sw.resolve_config(s, run_.overrides, run_.seed, defaults)
         if path.stem.endswith('_cpu'):
-            assert cfg['dataset'] == 'pystdlib_char' and cfg['device'] == 'auto'
+            assert cfg['dataset'] in ('pystdlib_char', 'pystdlib_bpe') and cfg['device'] == 'auto'
             e = sw.estimate(cfg)
             assert e['trainable_nonembedding'] > 0 and e['C_actual'] > 0
 

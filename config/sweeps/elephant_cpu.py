@@ -22,4 +22,14 @@ runs = [
     dict(name='embeddings_only', linear='frozen', seeds=_three),       # every block matrix frozen at random init
 ] + [dict(name=f'intrinsic_d{d}', linear='intrinsic', intrinsic_dim=d, seeds=_three if d <= 100 else seeds)
      for d in (5, 10, 100, 1000, 10000)]                     # theta = theta0 + P alpha, d numbers in total
+# Added after the measured budget above (not yet run; about +20 min from the per-iter times above): the post's own
+# pure form W = sum_k α_k W_k with no W0 (basis_form='pure'), α at random signs ('normal') and all alike ('equal'),
+# both scaled so that W starts at the dense std, on three paired seeds (does the pure form's result depend on the
+# α init?); the FFT projection of the post's last section, and SAID (one λ per tensor, inside the d = 1000).
+runs += [dict(name=f'basis_d5_pure_{init}', family='basis_pure', linear='basis', basis_dim=5, basis_form='pure',
+              basis_alpha_init=init, seeds=_three) for init in ('normal', 'equal')]
+runs += [dict(name='basis_d5_fft', linear='basis', basis_dim=5, basis_projection='fft'),
+         dict(name='intrinsic_d1000_fft', linear='intrinsic', intrinsic_dim=1000, intrinsic_projection='fft'),
+         dict(name='intrinsic_d1000_said', family='intrinsic_said', linear='intrinsic', intrinsic_dim=1000,
+              intrinsic_said=True)]
 target_loss = 2.0          # nats/token on pystdlib_char (ln 218 = 5.38 at init)

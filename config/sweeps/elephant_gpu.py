@@ -17,6 +17,13 @@ runs = [
     dict(name='basis_d5', linear='basis', basis_dim=5),
     dict(name='embeddings_only', linear='frozen'),
 ] + [dict(name=f'intrinsic_d{d}', linear='intrinsic', intrinsic_dim=d) for d in (5, 10, 100, 1000, 10000)]
+# the pure form (no W0) at both α inits, the FFT projection, SAID inside its d (as in elephant_cpu.py)
+runs += [dict(name=f'basis_d5_pure_{init}', family='basis_pure', linear='basis', basis_dim=5, basis_form='pure',
+              basis_alpha_init=init) for init in ('normal', 'equal')]
+runs += [dict(name='basis_d5_fft', linear='basis', basis_dim=5, basis_projection='fft'),
+         dict(name='intrinsic_d1000_fft', linear='intrinsic', intrinsic_dim=1000, intrinsic_projection='fft'),
+         dict(name='intrinsic_d1000_said', family='intrinsic_said', linear='intrinsic', intrinsic_dim=1000,
+              intrinsic_said=True)]
 seeds = [1337]
 target_loss = 4.0
 nproc = 1                  # one GPU per run; set 8 (and jobs=1) on an 8-GPU node

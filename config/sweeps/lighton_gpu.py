@@ -23,5 +23,13 @@ runs = [dict(name='dense_xxsmall', n_layer=3, n_embd=768, n_head=12, family='den
         dict(name='fastfood', n_layer=12, n_embd=1024, n_head=16, linear='fastfood', family='fastfood'),
         dict(name='blockdiag_mlp', n_layer=12, n_embd=1024, n_head=16, mlp_linear='blockdiag', blocks=4,
              family='blockdiag')]
+# the dense width line at depth 12 (heads of 64), a doped model of whole frozen decoder layers, the block-diagonal
+# MLP with one Hadamard between its two matrices (as in lighton_cpu.py)
+runs += [dict(name=f'dense_W{w}', n_layer=12, n_embd=w, n_head=w // 64, family='dense_width')
+         for w in (256, 384, 512, 1024, 1536)]
+runs += [dict(name='doped_block_small', n_layer=11, n_embd=768, n_head=12, doped=True, doped_layer='block',
+              family='doped_block'),
+         dict(name='blockdiag_between', n_layer=12, n_embd=1024, n_head=16, mlp_linear='blockdiag', blocks=4,
+              blockdiag_mix='between', family='blockdiag_between')]
 seeds = [1337]
 nproc = 1                  # LightOn used 4 V100s per node; set nproc to the GPUs of one node

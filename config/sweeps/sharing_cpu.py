@@ -15,5 +15,9 @@ for _r in runs:
     _r['family'] = f"share_{_r['share']}"
     if _r.get('embd_dim') == 0:
         _r['seeds'] = [1337, 1338, 1339]
+# Added after the measured budget above (not yet run; about +8 min): ALBERT's ablations, sharing only the attention
+# or only the MLP across all layers (share_what), next to whole-block sharing, on the three paired seeds
+runs += [dict(name=f'share=all-{w}', share='all', share_what=w, family=f'share_all_{w}', seeds=[1337, 1338, 1339])
+         for w in ('attn', 'mlp')]
 seeds = [1337]
 target_loss = 2.0

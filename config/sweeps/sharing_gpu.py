@@ -11,5 +11,6 @@ base = dict(dataset='fineweb_edu', n_layer=24, n_embd=1024, n_head=16, block_siz
 runs = grid(share=['none', 'all', 2, 4], embd_dim=[0, 128])
 for _r in runs:
     _r['family'] = f"share_{_r['share']}"
+runs += [dict(name=f'share=all-{w}', share='all', share_what=w, family=f'share_all_{w}') for w in ('attn', 'mlp')]
 seeds = [1337]
 target_loss = 3.5

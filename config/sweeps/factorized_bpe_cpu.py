@@ -1,0 +1,19 @@
+# ALBERT's factorized embedding (Lan et al. 2020; GPT-Efficio, Gholami & Omar 2023) where it matters: on the BPE
+# vocabulary (pystdlib_bpe, 4,096 tokens: python data/pystdlib_bpe/prepare.py) the default GPT's embedding and head
+# (2 x 4,096 x 128 = 1.05M) outweigh its 788k non-embedding weights; on the character vocabulary (sharing_cpu.py)
+# factorizing saved 2%. Runs: untied (wte V x H, head H x V), tied (one V x H), the tied factorized embedding at
+# E = 32 and 64 (V x E, then E x H; the head mirrors it, H -> E -> V, as ALBERT ties them), and the untied factorized
+# embedding at E = 32 (the bottleneck on the input side only; the head stays H x V). Elephant's set-up otherwise
+# (block 64, 600 steps). Three paired seeds each. Not yet run; estimated from sharing_cpu.py's measured 21 min for
+# 10 runs, plus the larger head: about 40 min on 2 idle cores.
+#   python data/pystdlib_bpe/prepare.py && python sweep.py config/sweeps/factorized_bpe_cpu.py
+name = 'factorized_bpe_cpu'
+base = dict(dataset='pystdlib_bpe', block_size=64, max_iters=600, eval_interval=100, eval_iters=10, log_interval=50,
+            warmup_iters=50)
+runs = [dict(name='untied', family='untied'),
+        dict(name='tied', tie_embeddings=True, family='tied'),
+        dict(name='tied_E32', tie_embeddings=True, embd_dim=32, family='tied_factorized'),
+        dict(name='tied_E64', tie_embeddings=True, embd_dim=64, family='tied_factorized'),
+        dict(name='untied_E32', embd_dim=32, family='untied_factorized')]
+seeds = [1337, 1338, 1339]
+target_loss = 4.0

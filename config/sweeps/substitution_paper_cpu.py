@@ -1,0 +1,38 @@
+# Armstrong's low-rank substitution study as published (GPT-Neo, width 384, 4 layers, TinyStories), its
+# configurations scaled to the CPU model (width 128, 4 layers, pystdlib_char, block 64 as in substitution_cpu.py).
+# Scaling rule: a rank keeps its fraction of the break-even rank mn/(m+n). At width 384 the break-even ranks are 192
+# (attention, 384 x 384) and 307 (MLP, 384 x 1536); at width 128 they are 64 and 102, a third of them, so every
+# rank of the study is divided by 3 and rounded (at least 1):
+#   Inc/Dec attention [5, 20, 50, 100] -> [2, 7, 17, 33] (and reversed); MLP [10, 30, 80, 150] -> [3, 10, 27, 50]
+#   "Med" = 0.1 of break-even (the study's Med sits near its 20 of 192 and 30 of 307): attention 6, MLP 10
+#   "Lg"  = 1.0 of break-even (as many parameters as the dense matrix): attention 64, MLP 102
+# Substitutions of the attention only (xSA-FullMLP), the MLP only (FullSA-xMLP) and both, and the study's 8-layer
+# MedSA-MedMLP. The 4-layer runs train on three seeds, compared paired by seed in report.py (the study's own
+# yardstick was a cluster of dense seeds); the 8-layer run on one. Not yet run; estimated from substitution_cpu.py's
+# measured 53-87 s per 4-layer run: about 55 min on 2 idle cores.
+#   python sweep.py config/sweeps/substitution_paper_cpu.py && python report.py results/substitution_paper_cpu
+name = 'substitution_paper_cpu'
+base = dict(block_size=64, max_iters=500, eval_interval=50, eval_iters=10, log_interval=50, warmup_iters=50)
+_scale = lambda ranks: [max(1, round(r / 3)) for r in ranks]
+_attn_inc, _mlp_inc = _scale([5, 20, 50, 100]), _scale([10, 30, 80, 150])
+_sa = lambda rank: dict(attn_linear='lowrank', attn_rank=rank)
+_mlp = lambda rank: dict(mlp_linear='lowrank', mlp_rank=rank)
+_three = [1337, 1338, 1339]
+runs = [
+    dict(name='FullSA-FullMLP', family='dense'),
+    dict(name='LgSA-FullMLP', family='lowrank_attn', **_sa(1.0)),
+    dict(name='MedSA-FullMLP', family='lowrank_attn', **_sa(0.1)),
+    dict(name='IncSA-FullMLP', family='lowrank_attn', **_sa(_attn_inc)),
+    dict(name='DecSA-FullMLP', family='lowrank_attn', **_sa(_attn_inc[::-1])),
+    dict(name='FullSA-LgMLP', family='lowrank_mlp', **_mlp(1.0)),
+    dict(name='FullSA-MedMLP', family='lowrank_mlp', **_mlp(0.1)),
+    dict(name='FullSA-IncMLP', family='lowrank_mlp', **_mlp(_mlp_inc)),
+    dict(name='FullSA-DecMLP', family='lowrank_mlp', **_mlp(_mlp_inc[::-1])),
+    dict(name='LgSA-LgMLP', family='lowrank_both', **_sa(1.0), **_mlp(1.0)),
+    dict(name='MedSA-MedMLP-4L', family='lowrank_both', **_sa(0.1), **_mlp(0.1)),
+    dict(name='IncSA-IncMLP', family='lowrank_both', **_sa(_attn_inc), **_mlp(_mlp_inc)),
+    dict(name='DecSA-DecMLP', family='lowrank_both', **_sa(_attn_inc[::-1]), **_mlp(_mlp_inc[::-1])),
+]
+seeds = _three
+runs.append(dict(name='MedSA-MedMLP-8L', family='lowrank_both', n_layer=8, seeds=[1337], **_sa(0.1), **_mlp(0.1)))
+target_loss = 2.0
