@@ -17,7 +17,7 @@ runs = [dict(name=f'dense_L{L}', n_layer=L, family='dense', seeds=_three if L ==
 runs += [dict(name=f'doped_L{L}', n_layer=L, doped=True, family='doped') for L in (3, 5, 7)]
 runs += [dict(name='fastfood_L4', linear='fastfood', family='fastfood'),
          dict(name='blockdiag_mlp_L4', mlp_linear='blockdiag', blocks=4, family='blockdiag', seeds=_three)]
-# Added after the measured budget above (not yet run; about +12 min): the dense reference line LightOn compares
+# Added after the measured budget above (not yet run; about +15 min): the dense reference line LightOn compares
 # against, varying width at the fixed depth of 4 (heads of 16: n_head = n_embd / 16; its 128-wide point is dense_L4,
 # 4 heads of 32), a doped model whose frozen layers are whole decoder layers (attention + a 4x MLP,
 # doped_layer='block'), and the block-diagonal MLP as the
