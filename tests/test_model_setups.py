@@ -34,11 +34,11 @@ def effective_weight(layer):
 def test_pure_basis_has_no_W0_and_starts_at_the_dense_std(init):
     model = tiny(linear='basis', basis_form='pure', basis_alpha_init=init, basis_dim=8, basis_projection='fft')
     layers = uses(model, BasisLinear)
-    for m in layers:
+    for _, role, m in model.variant_modules():
         assert not hasattr(m, 'W0')
         # fft columns are exactly orthonormal: ||W||_F = ||α|| = std sqrt(D) exactly
         W = m.weight().detach()
-        std = init_std(model.config, m.role, m.in_features)
+        std = init_std(model.config, role, m.in_features)
         torch.testing.assert_close(W.pow(2).mean().sqrt().item(), std, rtol=1e-4, atol=0)
     alpha = layers[0].alpha.detach()
     assert torch.allclose(alpha, alpha[0].expand_as(alpha)) == (init == 'equal')
@@ -46,9 +46,9 @@ def test_pure_basis_has_no_W0_and_starts_at_the_dense_std(init):
 
 def test_pure_basis_dense_projection_is_near_the_dense_std():
     model = tiny(linear='basis', basis_form='pure', basis_dim=16)
-    for m in uses(model, BasisLinear):
-        ratio = m.weight().detach().std().item() / init_std(model.config, m.role, m.in_features)
-        assert 0.85 < ratio < 1.15, (m.role, ratio)
+    for _, role, m in model.variant_modules():
+        ratio = m.weight().detach().std().item() / init_std(model.config, role, m.in_features)
+        assert 0.85 < ratio < 1.15, (role, ratio)
 
 
 def test_pure_basis_counts_and_flops_drop_W0():
