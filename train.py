@@ -10,6 +10,7 @@ Every run writes out_dir/{ckpt.pt, best.pt, config.json, log.jsonl}. Kill it at 
 GradScaler, data sampler, RNGs of every rank), so on CPU in fp32 a resumed run repeats the uninterrupted one
 bit for bit. SIGTERM / SIGINT save a checkpoint at the next step boundary and exit.
 """
+import gc
 import importlib
 import json
 import math
@@ -138,6 +139,9 @@ if ddp:
     if gradient_accumulation_steps % world_size:
         raise ConfigError(f'gradient_accumulation_steps={gradient_accumulation_steps} is not divisible by the '
                           f'{world_size} processes; make it a multiple of {world_size}')
+    # imported before the group exists: its functions take `group=group.WORLD` as a default argument, which, bound
+    # after init (DDP imports it), would keep the group alive past the end of training (see the end of this file)
+    import torch.distributed.nn  # noqa: F401
     dist.init_process_group(backend='nccl' if device.startswith('cuda') else 'gloo')
 else:
     rank, local_rank, world_size = 0, 0, 1
@@ -284,7 +288,7 @@ if compile:
     model = torch.compile(model)
 if ddp:
     # frozen buffers are identical on every rank by construction: no need to broadcast them each step
-    model = DDP(model, device_ids=[local_rank] if device_type == 'cuda' else None, broadcast_buffers=False)
+    model = DDP(model, device_ids=[local_rank] if device_type == 'cuda' else None, forward_sync_buffers=False)
 
 
 def get_lr(it):
@@ -565,5 +569,14 @@ if master and not stop_signal and exit_code == 0:
 if wandb_run is not None:
     wandb_run.finish(exit_code=exit_code)
 if ddp:
+    # The backend's worker threads must be gone before Python shuts down: one that frees a collective's tensors
+    # later (that takes the GIL) is killed by the finalizing interpreter and aborts the process with `terminate
+    # called without an active exception`. destroy_process_group() does not stop them while DDP still holds the
+    # group; the group's destructor does, so the last reference to it is dropped here, with the GIL released.
+    dist.barrier()  # every rank is past its last collective and rank 0's checkpoint is written
+    group = dist.group.WORLD
     dist.destroy_process_group()
+    del model
+    gc.collect()  # DDP's reference cycles go, with the group references they hold
+    del group  # the last one: joins the worker threads
 sys.exit(exit_code)
