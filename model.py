@@ -26,7 +26,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from kernels.hadamard import hadamard_transform, block_hadamard_transform, is_pow2, next_pow2
+from kernels.hadamard import hadamard_transform, block_hadamard_transform, fastfood_transform, is_pow2, next_pow2
 from kernels import philox
 
 
@@ -258,14 +258,12 @@ class FastfoodLinear(VariantLinear):
 
     def forward(self, x):
         k, n = self.perm.shape
-        h = x.unsqueeze(-2) * self.B.view(k, -1)                            # (..., k, in)
-        if n != self.in_features:
-            h = F.pad(h, (0, n - self.in_features))                        # (..., k, n) zeros up to a power of two
-        h = hadamard_transform(h)                                           # H B x, every block
-        idx = (self.perm + n * torch.arange(k, device=h.device)[:, None]).view(-1)   # (k*n,) each block's Π, flat
-        h = h.flatten(-2).index_select(-1, idx).view(h.shape) * self.G.view(k, n)   # G Π H B x
-        h = hadamard_transform(h).flatten(-2)                               # (..., k*n)
-        return h[..., :self.out_features] * self.S                          # (..., out)
+        pad = n - self.in_features                                          # zeros up to a power of two
+        b = F.pad(self.B.view(k, -1), (0, pad))                             # (k, n)
+        s = F.pad(self.S, (0, k * n - self.out_features)).view(k, n)        # (k, n) rows past out: sliced away
+        x = F.pad(x, (0, pad)) if pad else x                                # (..., n)
+        h = fastfood_transform(x, b, self.perm, self.G.view(k, n), s)       # (..., k, n): one op, fused on CUDA
+        return h.flatten(-2)[..., :self.out_features]                       # (..., out)
 
     def flops_fwd(self, tokens):
         k, n = self.perm.shape
