@@ -782,8 +782,9 @@ class Attention(nn.Module):
         nh, hd = self.n_head, self.head_dim
         if self.dense_qkv:
             qkv = F.linear(x, torch.cat((self.q.weight, self.k.weight, self.v.weight))).view(B, T, 3, nh, hd)
-            qk, v = self.rotary(qkv[:, :, :2], pos), qkv[:, :, 2]   # QK-norm and rotary, q and k at once
-            q, k = qk[:, :, 0], qk[:, :, 1]                            # (B, T, nh, hd)
+            qk, v = qkv.split((2, 1), dim=2)                           # split/unbind: their backward is one cat
+            q, k = self.rotary(qk, pos).unbind(2)                      # QK-norm and rotary, q and k at once
+            v = v.squeeze(2)                                           # (B, T, nh, hd)
         else:
             q, k = (self.rotary(m(x).view(B, T, nh, hd), pos) for m in (self.q, self.k))
             v = self.v(x).view(B, T, nh, hd)
