@@ -1260,6 +1260,14 @@ def matched_dense(trainable, vary='n_layer', **kw):
     return {vary: min((v, v + step), key=lambda x: abs(count(x) - trainable))}
 
 
+PEAK_BF16_FLOPS = {'H100': 989e12, 'H200': 989e12, 'A100': 312e12, 'L4': 121e12, 'A10': 125e12, '4090': 165e12}
+
+
+def peak_flops(device_name):
+    """Dense bf16 peak FLOP/s of a GPU from its name (torch.cuda.get_device_name), for MFU; None if unknown."""
+    return next((v for k, v in PEAK_BF16_FLOPS.items() if k in device_name), None)
+
+
 def config_from_dict(d):
     """A GPTConfig from a plain dict (checkpoint metadata), ignoring keys that are not model keys."""
     names = {f.name for f in fields(GPTConfig)}
