@@ -252,7 +252,8 @@ if optimizer == 'muon':
     groups = [dict(g, params=[p for p in g['params'] if id(p) not in matrices]) for g in groups]
     groups, muon_groups = [g for g in groups if g['params']], [g for g in muon_groups if g['params']]
 use_fused = device_type == 'cuda'
-optimizers = [torch.optim.AdamW(groups, lr=learning_rate, betas=(beta1, beta2), fused=use_fused)]
+optimizers = [torch.optim.AdamW(groups, lr=learning_rate, betas=(beta1, beta2), fused=use_fused,
+                               foreach=not use_fused)]  # fused=False alone means the per-tensor loop
 if muon_groups:  # nanochat's Muon: Nesterov, no weight decay, lr scaled by sqrt(max(1, rows / cols)) ('original')
     optimizers.append(torch.optim.Muon(muon_groups, lr=muon_lr, momentum=muon_momentum, nesterov=True,
                                        weight_decay=0.0, adjust_lr_fn='original'))
