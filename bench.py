@@ -554,7 +554,7 @@ def train_step_rate(cfg_kw, batch, steps, warmup, device, compile, bf16):
     tok_s = batch * T / (ms / 1e3)
     peak = peak_flops(torch.cuda.get_device_name(device)) if device.type == 'cuda' and bf16 else None
     mfu = (flops['C_actual'] * tok_s + flops['step'] * 1e3 / ms) / peak if peak else None
-    del model, opt, run
+    del model, opt, run, step
     _free(device)
     if compile:
         torch._dynamo.reset()
