@@ -594,7 +594,7 @@ def gpu_training(rep, device, tiny, results):
 
 
 def gpu_random_bases(rep, device, tiny, results):
-    batch, steps, warmup = (4, 2, 1) if tiny else (8, 2, 1)   # regeneration draws on the host: seconds per step
+    batch, steps, warmup = (4, 2, 1) if tiny else (8, 5, 1)
     base = TINY_SHAPE if tiny else D12
     d_basis, d_intrinsic = (16, 1000) if tiny else (10 ** 4, 10 ** 6)
     rows = [('dense', {}),
