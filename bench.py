@@ -6,6 +6,8 @@ Benchmarks for nanoreparam, one section per flag, several sections per call allo
     python bench.py --layers                           # fastfood and blockdiag layers vs dense nn.Linear
     python bench.py --variants                         # a training step of the default model, every variant
     python bench.py --relstep                          # how far one AdamW step moves each variant's weight
+    python bench.py --gpu                              # the prepared GPU check: one markdown report, < 8 min
+    python bench.py --tiny                             # the same check on CPU at toy sizes, in seconds
 
 --kernels   y = x @ H_n * scale over the last dim, x = (tokens, n): torch.clone (the memory floor: one read, one
             write), dense x @ H (the matmul it replaces), a plain torch radix-2 butterfly, our torch Kronecker fallback,
@@ -27,6 +29,12 @@ Benchmarks for nanoreparam, one section per flag, several sections per call allo
             and forward+backward with the input gradient, x = (tokens, n), eager. Defaults: tokens 8192 x n {1024, 4096}
             on CPU, {1024, 4096, 8192} on CUDA.
 
+--gpu       on one CUDA GPU, synthetic tokens, no network, at most 8 minutes (--budget): Walsh-Hadamard fused vs
+            torch.clone vs dense matmul (n 1024 ... 16384, bf16 and fp32, 8192 rows); Fastfood and blockdiag layers vs
+            nn.Linear (n 4096, 8192); tokens/s and MFU of d20 dense and lowrank and d12 dense (compile, bf16); step
+            time and peak memory of basis d = 10^4 and intrinsic d = 10^6 vs dense at d12. Writes bench_gpu.md with
+            the targets and pass/fail. --tiny runs the same code on CPU at toy sizes.
+
 All numbers are medians of several timed runs measured side by side in this one process on the same tensors; compare
 machines by the ratios (to clone, to dense), and absolute times only within one machine. Every row also prints its
 max error against a float64 oracle on a few rows, so a fast wrong kernel cannot hide. Each section is one
@@ -34,6 +42,7 @@ bench_<section>(args) function and one flag; parameter and FLOP counts are `pyth
 """
 import argparse
 import math
+import os
 import statistics
 import time
 
@@ -146,11 +155,8 @@ def bench_kernels(args):
                     perm = torch.randperm(n, generator=g).to(device)
                     ref_ff = fastfood_transform(xs, b.double().cpu(), perm.cpu(), gg.double().cpu(), s.double().cpu(),
                                                 backend='torch')
-                    def ff_chain():
-                        v = hadamard_transform(x.float() * b, scale=1.0)
-                        v = hadamard_transform(v[..., perm] * gg, scale=1.0)
-                        return (v * (s / n)).to(x.dtype)
-                    methods.append(('Fastfood block: chain of ops', ff_chain, ref_ff))
+                    methods.append(('Fastfood block: chain of ops',
+                                    lambda: fastfood_transform(x, b, perm, gg, s, backend='torch'), ref_ff))
                     methods.append(('ours: Fastfood block fused (Triton)',
                                     lambda: fastfood_transform(x, b, perm, gg, s, backend='triton'), ref_ff))
                 times, errs = {}, {}
@@ -394,6 +400,262 @@ def bench_relstep(args):
         print(f"| {name} | {n:,} | {sum(v) / len(v):.4f} | {min(v):.4f} - {max(v):.4f} | "
               f"{relstep_ratio(rel, dense):.2f} |", flush=True)
 
+# -----------------------------------------------------------------------------
+# --gpu: the one prepared GPU check, a markdown report; --tiny runs the same code paths on CPU at toy sizes
+
+# (name, model config, micro-batch) of the training rows; synthetic tokens, context and vocab of the d20 configs
+D20 = dict(n_layer=20, n_embd=1280, n_head=10, vocab_size=65536, block_size=2048)
+D12 = dict(n_layer=12, n_embd=768, n_head=6, vocab_size=65536, block_size=2048)
+TINY_SHAPE = dict(n_layer=2, n_embd=64, n_head=2, vocab_size=256, block_size=32)
+TARGETS = ('Hadamard (fused) <= 1.2x torch.clone for n <= 8192, bf16',
+           'Fastfood layer (fused) >= 5x faster than nn.Linear at n = 4096, forward+backward, bf16',
+           'dense d20 >= 40% MFU (compile, bf16)')
+
+
+class Report:
+    """Lines printed as they come and kept for the markdown file; a deadline after which rows are skipped."""
+    def __init__(self, seconds):
+        self.lines, self.deadline = [], time.time() + seconds
+
+    def __call__(self, line=''):
+        print(line, flush=True)
+        self.lines.append(line)
+
+    def left(self):
+        return self.deadline - time.time()
+
+
+def _sync(device):
+    if device.type == 'cuda':
+        torch.cuda.synchronize()
+
+
+def _free(device):
+    import gc
+    gc.collect()
+    if device.type == 'cuda':
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+
+
+def gpu_hadamard(rep, device, tiny, results):
+    rows, sizes, reps = (64, [64, 256], 3) if tiny else (8192, [1024, 2048, 4096, 8192, 16384], 10)
+    rep(f"## Walsh-Hadamard transform, x = ({rows}, n), y = x @ H_n / sqrt(n)\n")
+    rep("Median ms of the fused transform (`hadamard_transform`: Triton on CUDA, the Kronecker fallback on CPU), "
+        "`torch.clone` (one read and one write: the floor) and the dense matmul `x @ H` it replaces; max err of the "
+        "fused transform vs a float64 oracle on 4 rows.\n")
+    rep("| n | dtype | clone ms | fused ms | dense ms | fused / clone | dense / fused | max err | target |")
+    rep("|---|---|---|---|---|---|---|---|---|")
+    g = torch.Generator().manual_seed(0)
+    for dtype in (torch.bfloat16, torch.float32):
+        for n in sizes:
+            if rep.left() < 30:
+                rep(f"| {n} | {args_dtype(dtype)} | skipped: time budget | | | | | | |")
+                continue
+            x = torch.randn(rows, n, generator=g).to(device=device, dtype=dtype)
+            H = sylvester(n, dtype, device, cache=False) * (1 / math.sqrt(n))
+            clone = timeit(lambda: torch.clone(x), device, reps)
+            fused = timeit(lambda: hadamard_transform(x), device, reps)
+            dense = timeit(lambda: x @ H, device, reps)
+            want = hadamard_transform(x[:4].double().cpu(), backend='torch')
+            err = (hadamard_transform(x)[:4].double().cpu() - want).abs().max().item()
+            ratio = fused / clone
+            target = ''
+            if dtype == torch.bfloat16 and n <= 8192 and not tiny:
+                target = 'pass' if ratio <= 1.2 else 'fail'
+                results.setdefault(TARGETS[0], []).append((f'n={n}: {ratio:.2f}x', ratio <= 1.2))
+            rep(f"| {n} | {args_dtype(dtype)} | {clone:.4g} | {fused:.4g} | {dense:.4g} | {ratio:.2f} | "
+                f"{dense / fused:.1f} | {err:.1e} | {target} |")
+            del x, H
+            _free(device)
+    rep()
+
+
+def gpu_layers(rep, device, tiny, results):
+    from model import GPTConfig, make_linear
+    rows, sizes, reps, dtype = (64, [64], 3, torch.float32) if tiny else (8192, [4096, 8192], 10, torch.bfloat16)
+    rep(f"## Structured layers vs nn.Linear, forward + backward, x = ({rows}, n), {args_dtype(dtype)}\n")
+    rep("Fastfood (one `fastfood_transform` op: fused Triton forward and backward for n <= 4096, the chain of Triton "
+        "Hadamards above) and block-diagonal (4 blocks + block Hadamard) against nn.Linear(n, n, bias=False); the "
+        "backward includes the input gradient. Median ms.\n")
+    rep("| n | layer | trainable | fwd+bwd ms | speed-up vs nn.Linear | target |")
+    rep("|---|---|---|---|---|---|")
+    for n in sizes:
+        if rep.left() < 30:
+            rep(f"| {n} | skipped: time budget | | | | |")
+            continue
+        torch.manual_seed(0)
+        layers = {'nn.Linear': torch.nn.Linear(n, n, bias=False)}
+        for variant in ('fastfood', 'blockdiag'):
+            layers[variant] = make_linear(GPTConfig(linear=variant, blocks=4), 'mlp.fc', 0, n, n)
+        x = torch.randn(rows, n, device=device, dtype=dtype, requires_grad=True)
+        dy = torch.randn_like(x)
+        times = {}
+        for name, layer in layers.items():
+            layer.to(device=device, dtype=dtype)
+            def fwd_bwd():
+                layer.zero_grad(set_to_none=True)
+                x.grad = None
+                layer(x).backward(dy)
+            times[name] = timeit(fwd_bwd, device, reps)
+        for name, layer in layers.items():
+            speedup = times['nn.Linear'] / times[name]
+            target = ''
+            if name == 'fastfood' and n == 4096 and not tiny:
+                target = 'pass' if speedup >= 5 else 'fail'
+                results.setdefault(TARGETS[1], []).append((f'n={n}: {speedup:.2f}x', speedup >= 5))
+            rep(f"| {n} | {name} | {sum(p.numel() for p in layer.parameters()):,} | {times[name]:.4g} | "
+                f"{speedup:.2f} | {target} |")
+        del layers, x, dy
+        _free(device)
+    rep()
+
+
+def train_step_rate(cfg_kw, batch, steps, warmup, device, compile, bf16):
+    """(ms per step, tokens/s, MFU or None, peak memory bytes or None) of forward + backward + clip + AdamW on one
+    fixed batch of synthetic tokens, as train.py takes a step."""
+    from contextlib import nullcontext
+    from model import GPT, GPTConfig, peak_flops
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(**cfg_kw)).to(device)
+    opt = torch.optim.AdamW(model.optim_groups(0.1), lr=1e-4, betas=(0.9, 0.95), fused=device.type == 'cuda')
+    run = torch.compile(model) if compile else model
+    T, V = cfg_kw['block_size'], cfg_kw['vocab_size']
+    xy = torch.randint(0, V, (batch, T + 1), device=device)
+    x, y = xy[:, :-1].contiguous(), xy[:, 1:].contiguous()
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
+    def step():
+        with autocast:
+            _, loss = run(x, y)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+    for _ in range(warmup):
+        step()
+    _sync(device)
+    if device.type == 'cuda':
+        torch.cuda.reset_peak_memory_stats()
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        for _ in range(steps):
+            step()
+        end.record()
+        torch.cuda.synchronize()
+        ms = start.elapsed_time(end) / steps
+        mem = torch.cuda.max_memory_allocated()
+    else:
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            step()
+        ms = (time.perf_counter() - t0) * 1e3 / steps
+        mem = None
+    flops = model.flops_per_token()
+    tok_s = batch * T / (ms / 1e3)
+    peak = peak_flops(torch.cuda.get_device_name(device)) if device.type == 'cuda' and bf16 else None
+    mfu = (flops['C_actual'] * tok_s + flops['step'] * 1e3 / ms) / peak if peak else None
+    del model, opt, run, step
+    _free(device)
+    if compile:
+        torch._dynamo.reset()
+    return ms, tok_s, mfu, mem
+
+
+def gpu_training(rep, device, tiny, results):
+    compile, bf16 = not tiny, not tiny
+    shape = lambda base, **kw: {**(TINY_SHAPE if tiny else base), **kw}
+    batch, steps, warmup = (4, 2, 1) if tiny else (16, 30, 3)
+    rows = [('dense d20', shape(D20), 150), ('lowrank d20 (r = 0.25 of break-even)',
+            shape(D20, linear='lowrank', attn_rank=0.25, mlp_rank=0.25), 150), ('dense d12', shape(D12), 100)]
+    rep(f"## Training step: tokens/s and MFU ({'eager, fp32 (tiny)' if tiny else 'torch.compile, bf16 autocast'})\n")
+    rep(f"Synthetic tokens, micro-batch {batch} x {(TINY_SHAPE if tiny else D20)['block_size']}, one process; "
+        f"{warmup} warm-up step(s) (they include the compile), then the mean of {steps} steps (CUDA events). MFU = C_actual x tokens/s "
+        f"/ the GPU's dense bf16 peak (model.peak_flops).\n")
+    rep("| model | ms/step | tokens/s | MFU | peak memory GB | target |")
+    rep("|---|---|---|---|---|---|")
+    for name, kw, need in rows:
+        if rep.left() < (5 if tiny else need):
+            rep(f"| {name} | skipped: time budget | | | | |")
+            continue
+        try:
+            ms, tok_s, mfu, mem = train_step_rate(kw, batch, steps, warmup, device, compile, bf16)
+        except torch.cuda.OutOfMemoryError:
+            _free(device)
+            rep(f"| {name} | out of memory at micro-batch {batch} | | | | |")
+            continue
+        target = ''
+        if name == 'dense d20' and not tiny:
+            target = 'pass' if mfu is not None and mfu >= 0.4 else 'fail'
+            results.setdefault(TARGETS[2], []).append((f'{mfu * 100:.1f}%' if mfu is not None else 'no peak', 
+                                                       mfu is not None and mfu >= 0.4))
+        rep(f"| {name} | {ms:.1f} | {tok_s:,.0f} | {f'{mfu * 100:.1f}%' if mfu is not None else '-'} | "
+            f"{f'{mem / 2**30:.2f}' if mem is not None else '-'} | {target} |")
+    rep()
+
+
+def gpu_random_bases(rep, device, tiny, results):
+    batch, steps, warmup = (4, 2, 1) if tiny else (8, 5, 1)
+    base = TINY_SHAPE if tiny else D12
+    d_basis, d_intrinsic = (16, 1000) if tiny else (10 ** 4, 10 ** 6)
+    rows = [('dense', {}),
+            (f'basis d={d_basis:,} per layer, fastfood, regenerated',
+             dict(linear='basis', basis_dim=d_basis, basis_projection='fastfood')),
+            (f'intrinsic d={d_intrinsic:,}, fastfood, regenerated',
+             dict(linear='intrinsic', intrinsic_dim=d_intrinsic, intrinsic_projection='fastfood'))]
+    rep(f"## Random bases at {'the tiny shape' if tiny else 'd12'}: step time and peak memory vs dense\n")
+    rep(f"Eager, {'fp32' if tiny else 'bf16 autocast'}, micro-batch {batch} x {base['block_size']}; mean of {steps} "
+        "steps after one warm-up. Every step regenerates each layer's projection from its seeds in forward and again "
+        "in backward (basis_cache off).\n")
+    rep("| model | ms/step | x dense | peak memory GB | x dense |")
+    rep("|---|---|---|---|---|")
+    dense = None
+    for name, kw in rows:
+        if rep.left() < (5 if tiny else 60):
+            rep(f"| {name} | skipped: time budget | | | |")
+            continue
+        try:
+            ms, _, _, mem = train_step_rate({**base, **kw}, batch, steps, warmup, device, False, not tiny)
+        except torch.cuda.OutOfMemoryError:
+            _free(device)
+            rep(f"| {name} | out of memory | | | |")
+            continue
+        dense = dense or (ms, mem)
+        mem_s = f'{mem / 2**30:.2f} | {mem / dense[1]:.2f}' if mem is not None and dense[1] else '- | -'
+        rep(f"| {name} | {ms:.1f} | {ms / dense[0]:.2f} | {mem_s} |")
+    rep()
+
+
+def bench_gpu(args):
+    """The prepared GPU check: every table of a first CUDA run in one markdown report, under args.budget seconds
+    (rows that would not fit are marked skipped). --tiny: the same code on CPU at toy sizes, in seconds."""
+    tiny = args.tiny
+    if not tiny and not torch.cuda.is_available():
+        raise SystemExit('error: --gpu needs a CUDA GPU (none is visible); use --tiny for the CPU rehearsal')
+    device = torch.device('cpu' if tiny else 'cuda')
+    if device.type == 'cuda':
+        torch.backends.cuda.matmul.allow_tf32 = True            # as train.py
+        torch.backends.cudnn.allow_tf32 = True
+    rep = Report(args.budget)
+    results = {}
+    rep(f"# nanoreparam GPU check{' (--tiny: CPU rehearsal at toy sizes, not a measurement)' if tiny else ''}\n")
+    rep(f"{machine_line(device)}. `python bench.py {'--tiny' if tiny else '--gpu'}`, budget {args.budget:.0f} s; "
+        "fp32 matmuls use TF32 on CUDA, as in train.py.\n")
+    for section in (gpu_hadamard, gpu_layers, gpu_training, gpu_random_bases):
+        section(rep, device, tiny, results)
+    rep("## Targets\n" + ("\nNot measured by a --tiny run.\n" if tiny else ''))
+    rep("| target | measured | pass/fail |")
+    rep("|---|---|---|")
+    for t in TARGETS:
+        got = results.get(t)
+        rep(f"| {t} | {', '.join(m for m, _ in got) if got else 'not measured'} | "
+            f"{('pass' if all(ok for _, ok in got) else 'fail') if got else '-'} |")
+    path = args.report or ('bench_gpu_tiny.md' if tiny else 'bench_gpu.md')
+    tmp = f'{path}.tmp'
+    with open(tmp, 'w') as f:
+        f.write('\n'.join(rep.lines) + '\n')
+    os.replace(tmp, path)
+    print(f'report: {path} ({time.time() - rep.deadline + args.budget:.0f} s)')
+
 
 def args_dtype(dtype):
     return {v: k for k, v in DTYPES.items()}[dtype]
@@ -406,6 +668,11 @@ def main():
     p.add_argument('--layers', action='store_true', help='fastfood and blockdiag layers vs the dense nn.Linear they emulate')
     p.add_argument('--variants', action='store_true', help='a training step of the default model under each variant')
     p.add_argument('--relstep', action='store_true', help="one AdamW step's relative change of each variant's weight")
+    p.add_argument('--gpu', action='store_true', help='the prepared GPU check: every table in one markdown report')
+    p.add_argument('--tiny', action='store_true', help='--gpu on CPU at toy sizes, in seconds (tests/test_bench.py)')
+    p.add_argument('--report', default=None, help='--gpu / --tiny: the markdown file (default bench_gpu[_tiny].md)')
+    p.add_argument('--budget', type=float, default=400,
+                   help='--gpu: seconds before remaining rows are skipped (default 400: the check ends within 8 min)')
     p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     p.add_argument('--tokens', type=lambda s: [int(v) for v in s.split(',')], default=None,
                    help='comma-separated row counts (default: 8192,32768 on CUDA, 8192 on CPU)')
@@ -416,8 +683,8 @@ def main():
     p.add_argument('--threads', type=int, default=None,
                    help="torch CPU threads (default: torch's); 1 is steadier when other jobs share the cores")
     args = p.parse_args()
-    if not (args.kernels or args.layers or args.variants or args.relstep):
-        p.error('pick at least one section: --kernels, --layers, --variants or --relstep')
+    if not (args.kernels or args.layers or args.variants or args.relstep or args.gpu or args.tiny):
+        p.error('pick at least one section: --kernels, --layers, --variants, --relstep, --gpu or --tiny')
     bad = [d for d in args.dtypes if d not in DTYPES]
     if bad:
         p.error(f"--dtypes: unknown {bad}; use some of {list(DTYPES)}")
@@ -432,6 +699,8 @@ def main():
         bench_variants(args)
     if args.relstep:
         bench_relstep(args)
+    if args.gpu or args.tiny:
+        bench_gpu(args)
 
 if __name__ == '__main__':
     main()

@@ -26,7 +26,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from kernels.hadamard import hadamard_transform, block_hadamard_transform, is_pow2, next_pow2
+from kernels.hadamard import hadamard_transform, block_hadamard_transform, fastfood_transform, is_pow2, next_pow2
 from kernels import philox
 
 
@@ -258,14 +258,12 @@ class FastfoodLinear(VariantLinear):
 
     def forward(self, x):
         k, n = self.perm.shape
-        h = x.unsqueeze(-2) * self.B.view(k, -1)                            # (..., k, in)
-        if n != self.in_features:
-            h = F.pad(h, (0, n - self.in_features))                        # (..., k, n) zeros up to a power of two
-        h = hadamard_transform(h)                                           # H B x, every block
-        idx = (self.perm + n * torch.arange(k, device=h.device)[:, None]).view(-1)   # (k*n,) each block's Π, flat
-        h = h.flatten(-2).index_select(-1, idx).view(h.shape) * self.G.view(k, n)   # G Π H B x
-        h = hadamard_transform(h).flatten(-2)                               # (..., k*n)
-        return h[..., :self.out_features] * self.S                          # (..., out)
+        pad = n - self.in_features                                          # zeros up to a power of two
+        b = F.pad(self.B.view(k, -1), (0, pad))                             # (k, n)
+        s = F.pad(self.S, (0, k * n - self.out_features)).view(k, n)        # (k, n) rows past out: sliced away
+        x = F.pad(x, (0, pad)) if pad else x                                # (..., n)
+        h = fastfood_transform(x, b, self.perm, self.G.view(k, n), s)       # (..., k, n): one op, fused on CUDA
+        return h.flatten(-2)[..., :self.out_features]                       # (..., out)
 
     def flops_fwd(self, tokens):
         k, n = self.perm.shape
@@ -683,25 +681,88 @@ def make_linear(cfg, role, layer_idx, in_features, out_features):
 # -----------------------------------------------------------------------------
 # the transformer
 
+def upcast(x):
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x   # fp32 math for 16-bit tensors
+
+
+class RMSNormFn(torch.autograd.Function):
+    """y = x / sqrt(mean(x^2) + eps) (* w) over the last dim, eps = finfo(x.dtype).eps: F.rms_norm's function, computed
+    in fp32, in 2 passes forward and about 5 backward where F.rms_norm on CPU takes 6 and 10 (a fifth of the dense
+    step was norms). Saves the normalised x and 1/rms."""
+    @staticmethod
+    def forward(ctx, x, w):
+        xf = upcast(x)
+        r = torch.linalg.vector_norm(xf, dim=-1, keepdim=True).square_().div_(x.size(-1))
+        r = r.add_(torch.finfo(x.dtype).eps).rsqrt_()                       # (..., 1) 1/rms
+        n = xf * r                                                          # (..., C)
+        ctx.save_for_backward(n, r, w)
+        return (n if w is None else n * w).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        n, r, w = ctx.saved_tensors
+        gf = upcast(g)
+        gn = gf if w is None else gf * w
+        dot = torch.linalg.vecdot(gn, n).unsqueeze(-1).div_(n.size(-1))    # (..., 1) mean(gn ⊙ n)
+        dx = torch.addcmul(gn, n, dot, value=-1).mul_(r)                    # (gn - n mean(gn ⊙ n)) / rms
+        dw = None if w is None else (gf * n).flatten(0, -2).sum(0).to(w.dtype)
+        return dx.to(g.dtype), dw
+
+
 def norm(x):
-    return F.rms_norm(x, (x.size(-1),))
+    return RMSNormFn.apply(x, None)
+
+
+class RMSNorm(nn.Module):
+    """nn.RMSNorm's parameter and state-dict key (weight, init 1), computed by RMSNormFn."""
+    def __init__(self, dim):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x):
+        return RMSNormFn.apply(x, self.weight)
+
+
+class NormRotaryFn(torch.autograd.Function):
+    """QK-norm then rotary, one op: n = x / rms(x), then the pairs (n1, n2) of the two halves rotated by +θ,
+    y = (n1 cos - n2 sin, n2 cos + n1 sin) = C ⊙ n + S ⊙ swap(n), C = (cos, cos), S = (-sin, sin), swap(n) = (n2, n1):
+    3 passes, no chunk/cat. The backward rotates the gradient by -θ, C ⊙ g - S ⊙ swap(g), then takes the RMS-norm
+    backward. x: (B, T, ..., hd); C, S: (T, ..., 2, hd/2), broadcast against x viewed as (B, T, ..., 2, hd/2)."""
+    @staticmethod
+    def forward(ctx, x, C, S):
+        xf = upcast(x)
+        r = torch.linalg.vector_norm(xf, dim=-1, keepdim=True).square_().div_(x.size(-1))
+        r = r.add_(torch.finfo(x.dtype).eps).rsqrt_()                       # (..., 1) 1/rms
+        n = (xf * r).unflatten(-1, (2, -1))                                 # (..., 2, hd/2)
+        ctx.save_for_backward(n, r, C, S)
+        return torch.addcmul(n * C, n.flip(-2), S).flatten(-2).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        n, r, C, S = ctx.saved_tensors
+        gf = upcast(g).unflatten(-1, (2, -1))
+        gn = torch.addcmul(gf * C, gf.flip(-2), S, value=-1).flatten(-2)   # R(-θ) g
+        n = n.flatten(-2)
+        dot = torch.linalg.vecdot(gn, n).unsqueeze(-1).div_(n.size(-1))    # (..., 1) mean(gn ⊙ n)
+        return gn.addcmul_(n, dot, value=-1).mul_(r).to(g.dtype), None, None
 
 
 class Rotary(nn.Module):
+    """QK-norm and rotary (NormRotaryFn) at positions pos .. pos + T - 1."""
     def __init__(self, head_dim, max_len, base=10000.0):
         super().__init__()
         inv_freq = 1.0 / base ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim)
         t = torch.arange(max_len, dtype=torch.float32)
-        freqs = torch.outer(t, inv_freq)                           # (T, hd/2)
-        self.register_buffer('cos', freqs.cos(), persistent=False)
-        self.register_buffer('sin', freqs.sin(), persistent=False)
+        freqs = torch.outer(t, inv_freq)                                    # (T, hd/2)
+        cos, sin = freqs.cos(), freqs.sin()
+        self.register_buffer('C', torch.stack((cos, cos), 1), persistent=False)     # (T, 2, hd/2)
+        self.register_buffer('S', torch.stack((-sin, sin), 1), persistent=False)
 
     def forward(self, x, pos):
-        # x: (B, nh, T, hd); rotate pairs (x1, x2) of the two halves by the angle of position pos + t
-        T = x.size(2)
-        cos, sin = self.cos[pos:pos + T].to(x.dtype), self.sin[pos:pos + T].to(x.dtype)
-        x1, x2 = x.chunk(2, dim=-1)
-        return torch.cat((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1)
+        # x: (B, T, ..., hd) -> the same shape, contiguous
+        T = x.size(1)
+        shape = (T,) + (1,) * (x.dim() - 3) + (2, -1)                       # (T, 1, ..., 2, hd/2)
+        return NormRotaryFn.apply(x, self.C[pos:pos + T].view(shape), self.S[pos:pos + T].view(shape))
 
 
 class Attention(nn.Module):
@@ -714,12 +775,20 @@ class Attention(nn.Module):
         self.v = make_linear(cfg, 'attn.v', layer_idx, d, d)
         self.o = make_linear(cfg, 'attn.o', layer_idx, d, d)
         self.rotary = Rotary(self.head_dim, cfg.block_size)
+        self.dense_qkv = all(type(m) is DenseLinear for m in (self.q, self.k, self.v))  # one matmul for the three
 
     def forward(self, x, cache=None, pos=0):
         B, T, C = x.size()
-        heads = lambda t: t.view(B, T, self.n_head, self.head_dim).transpose(1, 2)  # (B, nh, T, hd)
-        q, k, v = heads(self.q(x)), heads(self.k(x)), heads(self.v(x))
-        q, k = self.rotary(norm(q), pos), self.rotary(norm(k), pos)  # QK-norm, then rotary
+        nh, hd = self.n_head, self.head_dim
+        if self.dense_qkv:
+            qkv = F.linear(x, torch.cat((self.q.weight, self.k.weight, self.v.weight))).view(B, T, 3, nh, hd)
+            qk, v = qkv.split((2, 1), dim=2)                           # split/unbind: their backward is one cat
+            q, k = self.rotary(qk, pos).unbind(2)                      # QK-norm and rotary, q and k at once
+            v = v.squeeze(2)                                           # (B, T, nh, hd)
+        else:
+            q, k = (self.rotary(m(x).view(B, T, nh, hd), pos) for m in (self.q, self.k))
+            v = self.v(x).view(B, T, nh, hd)
+        q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)  # (B, nh, T, hd)
         if cache is not None:
             k, v = cache.update(k, v, pos)  # (B, nh, pos + T, hd)
         dropout = self.dropout if self.training else 0.0
@@ -728,7 +797,21 @@ class Attention(nn.Module):
         else:  # decoding with a cache: query t sees keys up to pos + t
             mask = torch.arange(k.size(2), device=x.device)[None, :] <= pos + torch.arange(T, device=x.device)[:, None]
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout)
-        return self.o(y.transpose(1, 2).contiguous().view(B, T, C))
+        return self.o(y.transpose(1, 2).reshape(B, T, C))
+
+
+class Relu2Fn(torch.autograd.Function):
+    """relu(h)^2, saving relu(h): backward 2 relu(h) g in 2 ops where autograd takes 3."""
+    @staticmethod
+    def forward(ctx, h):
+        r = F.relu(h)
+        ctx.save_for_backward(r)
+        return r * r
+
+    @staticmethod
+    def backward(ctx, g):
+        r, = ctx.saved_tensors
+        return (r * g).mul_(2)
 
 
 class MLP(nn.Module):
@@ -744,7 +827,7 @@ class MLP(nn.Module):
     def forward(self, x):
         h = self.fc(x)
         if self.act == 'relu2':
-            h = F.relu(h).square()
+            h = Relu2Fn.apply(h)
         elif self.act == 'gelu':
             h = F.gelu(h)
         else:
@@ -757,8 +840,8 @@ class Block(nn.Module):
     another layer's attention / MLP module to reuse."""
     def __init__(self, cfg, layer_idx, make_linear, attn=None, mlp=None):
         super().__init__()
-        self.ln_1, self.attn = nn.RMSNorm(cfg.n_embd), attn or Attention(cfg, layer_idx, make_linear)
-        self.ln_2, self.mlp = nn.RMSNorm(cfg.n_embd), mlp or MLP(cfg, layer_idx, make_linear)
+        self.ln_1, self.attn = RMSNorm(cfg.n_embd), attn or Attention(cfg, layer_idx, make_linear)
+        self.ln_2, self.mlp = RMSNorm(cfg.n_embd), mlp or MLP(cfg, layer_idx, make_linear)
         self.drop = nn.Dropout(cfg.dropout)
 
     def forward(self, x, cache=None, pos=0):
@@ -897,7 +980,7 @@ class GPT(nn.Module):
         self.intrinsic = make_linear.finish()  # the intrinsic model's one shared alpha, or None
         self.wte = nn.Embedding(V, E or H)
         self.embd_proj = nn.Linear(E, H, bias=False) if E else None   # ALBERT: V x E, then E x H
-        self.ln_f = nn.RMSNorm(H)
+        self.ln_f = RMSNorm(H)
         self.lm_head = None if cfg.tie_embeddings else nn.Linear(H, V, bias=False)
         self.drop = nn.Dropout(cfg.dropout)
         # embeddings: untied wte ~ N(0, 1) (normed right after lookup); tied ~ N(0, 1/sqrt(width)) since it is
@@ -1175,6 +1258,14 @@ def matched_dense(trainable, vary='n_layer', **kw):
     while count(v + step) <= trainable:   # counts grow with depth and width: walk up to the bracket
         v += step
     return {vary: min((v, v + step), key=lambda x: abs(count(x) - trainable))}
+
+
+PEAK_BF16_FLOPS = {'H100': 989e12, 'H200': 989e12, 'A100': 312e12, 'L4': 121e12, 'A10': 125e12, '4090': 165e12}
+
+
+def peak_flops(device_name):
+    """Dense bf16 peak FLOP/s of a GPU from its name (torch.cuda.get_device_name), for MFU; None if unknown."""
+    return next((v for k, v in PEAK_BF16_FLOPS.items() if k in device_name), None)
 
 
 def config_from_dict(d):

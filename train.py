@@ -28,7 +28,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from model import GPT, GPTConfig, ConfigError, config_from_dict, iters_for_budget
+from model import GPT, GPTConfig, ConfigError, config_from_dict, iters_for_budget, peak_flops
 from checkpoint import save_checkpoint, load_checkpoint, load_model_state, CheckpointError
 from data.common import load_meta, load_tokenizer, DATA_ROOT
 
@@ -83,13 +83,13 @@ max_bad_steps = 5          # consecutive non-finite steps (skipped) before the r
 # system
 device = 'auto'            # auto | cpu | cuda | cuda:1 | mps
 dtype = 'auto'             # auto (bf16 on cuda, fp32 elsewhere) | float32 | bfloat16 | float16
-compile = False
+compile = 'auto'           # auto (on for cuda, where it pays; off on cpu and mps) | True | False
 seed = 1337
 _model_keys = [f.name for f in fields(GPTConfig) if f.name not in ('vocab_size',)]
 globals().update({k: v for k, v in asdict(GPTConfig()).items() if k in _model_keys and k not in globals()})
 config_keys = [k for k, v in globals().items() if not k.startswith('_') and isinstance(v, (int, float, bool, str, list))]
 config_types = {'attn_rank': (int, float, list), 'mlp_rank': (int, float, list), 'share': (str, int),
-                'doped': (bool, str)}
+                'doped': (bool, str), 'compile': (bool, str)}
 exec(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'configurator.py')).read())
 config = {k: globals()[k] for k in config_keys}
 # -----------------------------------------------------------------------------
@@ -112,6 +112,8 @@ if flops_basis not in ('C_train', 'C_actual'):
     raise ConfigError(f"flops_basis='{flops_basis}' must be 'C_train' or 'C_actual'")
 if init_from not in ('scratch', 'resume'):
     raise ConfigError(f"init_from='{init_from}' must be 'scratch' or 'resume'")
+if compile not in ('auto', True, False):
+    raise ConfigError(f"compile={compile!r} must be auto, True or False")
 if dtype not in ('auto', 'float32', 'bfloat16', 'float16'):
     raise ConfigError(f"dtype='{dtype}' must be one of auto, float32, bfloat16, float16")
 if optimizer not in ('adamw', 'muon'):
@@ -148,6 +150,8 @@ else:
 master = rank == 0
 micro_steps = gradient_accumulation_steps // world_size  # per process
 device_type = 'cuda' if device.startswith('cuda') else device
+if compile == 'auto':  # CPU compiles cost minutes and gain little at this repo's CPU shapes
+    compile = device_type == 'cuda'
 if dtype == 'auto':
     dtype = 'bfloat16' if device_type == 'cuda' and torch.cuda.is_bf16_supported() else 'float32'
 ptdtype = {'float32': torch.float32, 'bfloat16': torch.bfloat16, 'float16': torch.float16}[dtype]
@@ -252,7 +256,8 @@ if optimizer == 'muon':
     groups = [dict(g, params=[p for p in g['params'] if id(p) not in matrices]) for g in groups]
     groups, muon_groups = [g for g in groups if g['params']], [g for g in muon_groups if g['params']]
 use_fused = device_type == 'cuda'
-optimizers = [torch.optim.AdamW(groups, lr=learning_rate, betas=(beta1, beta2), fused=use_fused)]
+optimizers = [torch.optim.AdamW(groups, lr=learning_rate, betas=(beta1, beta2), fused=use_fused,
+                               foreach=not use_fused)]  # fused=False alone means the per-tensor loop
 if muon_groups:  # nanochat's Muon: Nesterov, no weight decay, lr scaled by sqrt(max(1, rows / cols)) ('original')
     optimizers.append(torch.optim.Muon(muon_groups, lr=muon_lr, momentum=muon_momentum, nesterov=True,
                                        weight_decay=0.0, adjust_lr_fn='original'))
@@ -416,9 +421,8 @@ if not eval_only:
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
 
-peak_flops = {'H100': 989e12, 'H200': 989e12, 'A100': 312e12, 'L4': 121e12, 'A10': 125e12, '4090': 165e12}
 gpu_name = torch.cuda.get_device_name() if device_type == 'cuda' else ''
-peak = next((v for k, v in peak_flops.items() if k in gpu_name), None) if dtype != 'float32' else None
+peak = peak_flops(gpu_name) if dtype != 'float32' else None
 if master:
     print(f'tokens per iteration: {tokens_per_iter:,} ({world_size} x {micro_steps} x {batch_size} x {block_size}) '
           f'| device {device} {gpu_name} | dtype {dtype}')

@@ -262,7 +262,7 @@ def block_hadamard_transform(x, nblocks, scale=None, backend=None):
     return hadamard_op(x, scale, n // nblocks, backend)
 
 # -----------------------------------------------------------------------------
-# optional: fused Fastfood, y = scale · s ⊙ H(g ⊙ Π(H(b ⊙ x))) for one n×n block
+# Fastfood, y_j = scale · s_j ⊙ H(g_j ⊙ Π_j(H(b_j ⊙ x))) for k n×n blocks: model.FastfoodLinear's one op
 
 MAX_FASTFOOD_TRITON_N = 4096   # the backward keeps ~12 row-sized fp32 arrays live: ptxas (sm_90) spills 88 B/thread
                                # at 4096 and 716 B at 8192, so larger n take the composite path (Triton FWHTs)
@@ -274,8 +274,8 @@ if triton is not None:
     # permuted offsets, barrier. Each program reuses its own slot for every row block it takes (persistent loop), so the
     # slot stays in L2 and the HBM traffic is still one read of x and one write of y.
 
-    def _fastfood_fwd_kernel(x_ptr, b_ptr, g_ptr, s_ptr, perm_ptr, y_ptr, scratch_ptr, rows, stride_row, scale, nblocks,
-                             N: tl.constexpr, LOG_N: tl.constexpr, ROWS: tl.constexpr):
+    def _fastfood_fwd_kernel(x_ptr, b_ptr, g_ptr, s_ptr, perm_ptr, y_ptr, scratch_ptr, rows, stride_row, stride_y, scale,
+                             nblocks, N: tl.constexpr, LOG_N: tl.constexpr, ROWS: tl.constexpr):
         # y = scale · s ⊙ H(g ⊙ Π(H(b ⊙ x))) for blocks of ROWS rows, all in fp32 registers.
         pid = tl.program_id(0)
         nprog = tl.num_programs(0)
@@ -300,7 +300,7 @@ if triton is not None:
                     v = tl.reshape(v, (ROWS, N >> (st + 1), 2, 1 << st))
                     lo, hi = tl.split(tl.permute(v, (0, 1, 3, 2)))
                     v = tl.reshape(tl.permute(tl.join(lo + hi, lo - hi), (0, 1, 3, 2)), (ROWS, N))
-            tl.store(y_ptr + r64 * N + c[None, :], (v * s).to(y_ptr.dtype.element_ty), mask=mask)
+            tl.store(y_ptr + r64 * stride_y + c[None, :], (v * s).to(y_ptr.dtype.element_ty), mask=mask)
 
     def _fastfood_bwd_kernel(dy_ptr, x_ptr, b_ptr, g_ptr, s_ptr, perm_ptr, iperm_ptr, dx_ptr, part_ptr, scratch_ptr,
                              rows, stride_dy, stride_x, scale, nblocks,
@@ -368,48 +368,53 @@ def _fastfood_launch_shape(x, n, rows):
 @torch.library.custom_op("nanoreparam::fastfood", mutates_args=())
 def fastfood_op(x: torch.Tensor, b: torch.Tensor, perm: torch.Tensor, g: torch.Tensor, s: torch.Tensor,
                 scale: float) -> torch.Tensor:
-    """Fused Triton Fastfood forward (validated by fastfood_transform: call that)."""
-    n = x.shape[-1]
+    """Fused Triton Fastfood forward: x (..., n), b, perm, g, s (k, n) -> y (..., k, n), one launch per block
+    (validated by fastfood_transform: call that)."""
+    n, k = x.shape[-1], b.shape[0]
     x2 = x.reshape(-1, n)
     if x2.stride(-1) != 1:
         x2 = x2.contiguous()
     rows = x2.shape[0]
-    y = torch.empty(rows, n, dtype=x.dtype, device=x.device)
+    y = torch.empty(rows, k, n, dtype=x.dtype, device=x.device)
     if rows > 0:
         block_rows, nblocks, programs, num_warps = _fastfood_launch_shape(x, n, rows)
         scratch = torch.empty(programs, block_rows, n, dtype=torch.float32, device=x.device)
-        _jit(_fastfood_fwd_kernel)[(programs,)](                    # the kernel reads b, g, s, perm at unit stride
-            x2, b.contiguous(), g.contiguous(), s.contiguous(), perm.to(torch.int32).contiguous(), y, scratch,
-            rows, x2.stride(0), scale, nblocks,
-            N=n, LOG_N=n.bit_length() - 1, ROWS=block_rows, num_warps=num_warps)
-    return y.view(x.shape)
+        b, g, s, perm = b.contiguous(), g.contiguous(), s.contiguous(), perm.to(torch.int32).contiguous()
+        for j in range(k):                                          # block j writes y[:, j], row stride k*n
+            _jit(_fastfood_fwd_kernel)[(programs,)](
+                x2, b[j], g[j], s[j], perm[j], y[:, j], scratch, rows, x2.stride(0), k * n, scale, nblocks,
+                N=n, LOG_N=n.bit_length() - 1, ROWS=block_rows, num_warps=num_warps)
+    return y.view(*x.shape[:-1], k, n)
 
 @fastfood_op.register_fake
 def _fastfood_fake(x, b, perm, g, s, scale):
-    return x.new_empty(x.shape)
+    return x.new_empty(*x.shape[:-1], *b.shape)
 
 @torch.library.custom_op("nanoreparam::fastfood_backward", mutates_args=())
 def fastfood_backward_op(dy: torch.Tensor, x: torch.Tensor, b: torch.Tensor, perm: torch.Tensor, g: torch.Tensor,
                          s: torch.Tensor, scale: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Gradients (dx, db, dg, ds) of the fused Fastfood forward, from one fused Triton kernel."""
-    n = x.shape[-1]
-    x2, dy2 = x.reshape(-1, n), dy.reshape(-1, n)
+    """Gradients (dx, db, dg, ds) of the fused Fastfood forward, one fused Triton kernel per block; dy (..., k, n)."""
+    n, k = x.shape[-1], b.shape[0]
+    x2, dy3 = x.reshape(-1, n), dy.reshape(-1, k, n)
     x2 = x2 if x2.stride(-1) == 1 else x2.contiguous()
-    dy2 = dy2 if dy2.stride(-1) == 1 else dy2.contiguous()
+    dy3 = dy3 if dy3.stride(-1) == 1 else dy3.contiguous()
     rows = x2.shape[0]
     block_rows, nblocks, programs, num_warps = _fastfood_launch_shape(x, n, max(rows, 1))
-    part = torch.zeros(3, programs, block_rows, n, dtype=torch.float32, device=x.device)   # partial db, dg, ds
+    part = torch.zeros(k, 3, programs, block_rows, n, dtype=torch.float32, device=x.device)   # partial db, dg, ds
     scratch = torch.empty(programs, block_rows, n, dtype=torch.float32, device=x.device)
-    dx = torch.empty(rows, n, dtype=x.dtype, device=x.device)
-    iperm = torch.empty_like(perm)
-    iperm[perm] = torch.arange(n, device=perm.device, dtype=perm.dtype)        # Πᵀ as a gather
+    dxs = torch.empty(k, rows, n, dtype=x.dtype if k == 1 else torch.float32, device=x.device)  # summed over blocks
+    iperm = torch.empty_like(perm).scatter_(1, perm, torch.arange(n, device=perm.device, dtype=perm.dtype).expand(k, n))
+    b, g, s = b.contiguous(), g.contiguous(), s.contiguous()
+    perm, iperm = perm.to(torch.int32).contiguous(), iperm.to(torch.int32).contiguous()   # Πᵀ as a gather
     if rows > 0:
-        _jit(_fastfood_bwd_kernel)[(programs,)](
-            dy2, x2, b.contiguous(), g.contiguous(), s.contiguous(), perm.to(torch.int32).contiguous(),
-            iperm.to(torch.int32), dx, part, scratch,
-            rows, dy2.stride(0), x2.stride(0), scale, nblocks,
-            N=n, LOG_N=n.bit_length() - 1, ROWS=block_rows, num_warps=num_warps)
-    db, dg, ds = (part[i].sum((0, 1)).to(p.dtype) for i, p in enumerate((b, g, s)))   # (n,) each, fixed order
+        for j in range(k):
+            dy2 = dy3[:, j]                                         # (rows, n), row stride k*n
+            _jit(_fastfood_bwd_kernel)[(programs,)](
+                dy2, x2, b[j], g[j], s[j], perm[j], iperm[j], dxs[j], part[j], scratch,
+                rows, dy2.stride(0), x2.stride(0), scale, nblocks,
+                N=n, LOG_N=n.bit_length() - 1, ROWS=block_rows, num_warps=num_warps)
+    dx = dxs[0] if k == 1 else dxs.sum(0).to(x.dtype)
+    db, dg, ds = (part[:, i].sum((1, 2)).to(p.dtype) for i, p in enumerate((b, g, s)))   # (k, n) each, fixed order
     return dx.view(x.shape), db, dg, ds
 
 @fastfood_backward_op.register_fake
@@ -428,29 +433,41 @@ def _fastfood_backward(ctx, dy):
 fastfood_op.register_autograd(_fastfood_backward, setup_context=_fastfood_setup_context)
 
 def fastfood_transform(x, b, perm, g, s, scale=None, backend=None):
-    """One Adaptive-Fastfood block over the last dim: y = scale · s ⊙ H(g ⊙ Π(H(b ⊙ x))), with H the unnormalised
-    Sylvester matrix and (Π v)[i] = v[perm[i]]. x: (..., n), n a power of two; b, g, s: (n,) float vectors (trainable:
-    all get gradients); perm: (n,) integer tensor, a permutation of range(n) (not checked: a repeated index gives wrong
-    gradients). scale=None means 1/n, i.e. both H's orthonormal. Output dtype = x.dtype, computed in fp32.
-    backend: None/'auto' -> the fused Triton kernel on CUDA (n <= 4096; one read of x, one write of y; the backward is
-    one more fused kernel), else 'torch': the same chain from hadamard_transform and elementwise torch ops (autograd
-    through them); 'dense' is that chain with the dense reference transform. For a layer with out > in features,
-    call it once per stacked block (autograd adds up the dx's)."""
+    """Adaptive Fastfood over the last dim, k independent n×n blocks on the same input:
+        y[..., j, :] = scale · s_j ⊙ H(g_j ⊙ Π_j(H(b_j ⊙ x))),   j = 0 .. k-1,
+    with H the unnormalised Sylvester matrix and (Π_j v)[i] = v[perm_j[i]]. x: (..., n), n a power of two; b, g, s:
+    (k, n) float tensors (all get gradients); perm: (k, n) integer tensor, each row a permutation of range(n) (not
+    checked: a repeated index gives wrong gradients). Returns (..., k, n); with (n,) vectors instead, one block and
+    (..., n). scale=None means 1/n, i.e. both H's orthonormal. Output dtype = x.dtype, computed in fp32.
+    backend: None/'auto' -> the fused Triton op on CUDA (n <= 4096; per block one read of x and one write of y, the
+    backward one more fused kernel), else 'torch': the chain of two hadamard_transform's and elementwise ops, autograd
+    through them (its Hadamards pick their own backend: Triton on CUDA, the Kronecker fallback on CPU). 'triton'
+    forces the fused op, 'dense' the chain with the float64-matrix Hadamard. The chain is the one torch
+    implementation of the math; the tests check both paths against the explicit matrix."""
     _check_input('fastfood_transform', x)
     n = x.shape[-1]
     if not is_pow2(n):
         raise ValueError(f"fastfood_transform: last dim n={n} is not a power of two; zero-pad it first with "
                          f"kernels.hadamard.pad_to_pow2(x) (-> n={next_pow2(n)})")
+    one = b.dim() == 1
+    k = 1 if one else b.shape[0]
     for name, v in (('b', b), ('g', g), ('s', s), ('perm', perm)):
-        if v.shape != (n,):
-            raise ValueError(f"fastfood_transform: {name} must have shape ({n},); got {tuple(v.shape)}")
+        if v.shape != ((n,) if one else (k, n)):
+            raise ValueError(f"fastfood_transform: {name} must have shape {(n,) if one else (k, n)} like b; "
+                             f"got {tuple(v.shape)}")
     if perm.is_floating_point():
         raise TypeError(f"fastfood_transform: perm must be an integer tensor; got {perm.dtype}")
+    if one:
+        b, perm, g, s = b[None], perm[None], g[None], s[None]       # (1, n)
     scale = 1.0 / n if scale is None else float(scale)
-    backend = _resolve_backend('fastfood_transform', x, n, backend, MAX_FASTFOOD_TRITON_N)
-    if backend == 'triton':
-        return fastfood_op(x, b, perm, g, s, scale)
-    acc = torch.float64 if x.dtype == torch.float64 else torch.float32
-    v = hadamard_transform(x.to(acc) * b.to(acc), scale=1.0, backend=backend)             # H(b ⊙ x)
-    v = hadamard_transform(v[..., perm] * g.to(acc), scale=1.0, backend=backend)          # H(g ⊙ Π(...))
-    return (v * (s.to(acc) * scale)).to(x.dtype)
+    resolved = _resolve_backend('fastfood_transform', x, n, backend, MAX_FASTFOOD_TRITON_N)
+    if resolved == 'triton':
+        y = fastfood_op(x, b, perm, g, s, scale)                    # (..., k, n)
+    else:
+        hb = 'dense' if resolved == 'dense' else None               # Triton Hadamards on CUDA (n > 4096)
+        acc = torch.float64 if x.dtype == torch.float64 else torch.float32
+        idx = (perm + n * torch.arange(k, device=perm.device)[:, None]).view(-1)        # (k*n,) each block's Π, flat
+        v = hadamard_transform(x.to(acc).unsqueeze(-2) * b.to(acc), scale=1.0, backend=hb)   # H(b ⊙ x)  (..., k, n)
+        v = v.flatten(-2).index_select(-1, idx).view(v.shape) * g.to(acc)                # g ⊙ Π(...)
+        y = (hadamard_transform(v, scale=1.0, backend=hb) * (s.to(acc) * scale)).to(x.dtype)
+    return y.squeeze(-2) if one else y

@@ -1,9 +1,13 @@
-"""bench.py --relstep: one AdamW step moves every variant's effective weight by about as much as a dense weight's."""
+"""bench.py --relstep: one AdamW step moves every variant's effective weight by about as much as a dense weight's.
+bench.py --gpu, the prepared GPU check, rehearsed on CPU at toy sizes (--tiny) so that it cannot rot."""
+import re
+
 import numpy as np
 import pytest
 import torch
 
 import bench
+from conftest import run
 from data.common import load_meta
 
 TINY_MODEL = dict(n_layer=2, n_head=2, n_embd=32, block_size=32)
@@ -35,3 +39,26 @@ def test_each_variant_moves_its_effective_weight_within_2x_of_dense(steps, varia
     assert set(rel) == set(dense)                      # every layer and role, the intrinsic ones included
     assert all(v > 0 for v in rel.values())
     assert 0.5 <= bench.relstep_ratio(rel, dense) <= 2.0, {k: v / dense[k] for k, v in rel.items()}
+
+
+def test_tiny_gpu_check_writes_every_table_and_the_targets(tmp_path):
+    report = tmp_path / 'report.md'
+    r = run('bench.py --tiny', f'--report={report}', timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert f'report: {report}' in r.stdout
+    text = report.read_text()
+    for title, header in [('## Walsh-Hadamard transform', '| n | dtype | clone ms | fused ms | dense ms |'),
+                          ('## Structured layers vs nn.Linear', '| n | layer | trainable | fwd+bwd ms |'),
+                          ('## Training step: tokens/s and MFU', '| model | ms/step | tokens/s | MFU |'),
+                          ('## Random bases', '| model | ms/step | x dense | peak memory GB |'),
+                          ('## Targets', '| target | measured | pass/fail |')]:
+        assert title in text and header in text, title
+    section = lambda title: text.split(title)[1].split('\n## ')[0]
+    for title, rows in [('## Walsh-Hadamard', 4), ('## Structured layers', 3), ('## Training step', 3),
+                        ('## Random bases', 3), ('## Targets', 3)]:
+        body = [l for l in section(title).splitlines() if l.startswith('| ') and not l.startswith('|---')][1:]
+        assert len(body) == rows and not any('skipped' in l for l in body), (title, body)
+    # every timed row holds a number, and the fused transform agrees with the float64 oracle
+    errs = [float(l.split('|')[8]) for l in section('## Walsh-Hadamard').splitlines() if re.match(r'\| \d', l)]
+    assert errs and max(errs) < 1e-2
+    assert 'dense d20' in text and 'lowrank d20' in text and 'intrinsic d=' in text

@@ -18,7 +18,7 @@ CASES = [
     (T, ['config/nope.py'], "config file 'config/nope.py' not found"),
     (T, ['--batch_size=abc'], "batch_size='abc' on the command line has type str, expected int"),
     (T, ['--learning_rate=fast'], 'learning_rate'),
-    (T, ['--compile=maybe'], 'expected bool'),
+    (T, ['--compile=maybe'], 'must be auto, True or False'),
     (T, ['--batch_size'], 'needs a value: --batch_size=VALUE'),
     (T, ['--n_embd=33'], 'n_embd=33 is not divisible by n_head=2'),
     (T, ['--n_embd=30'], 'head size n_embd/n_head=15 must be even'),

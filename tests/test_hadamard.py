@@ -307,7 +307,7 @@ def test_triton_kernel_compiles_for_sm90_without_a_gpu(monkeypatch):
     common = {'rows': 'i32', 'scale': 'fp32', 'nblocks': 'i32', 'N': 'constexpr', 'LOG_N': 'constexpr',
               'ROWS': 'constexpr', 'b_ptr': '*fp32', 'g_ptr': '*fp32', 's_ptr': '*fp32', 'perm_ptr': '*i32',
               'scratch_ptr': '*fp32'}
-    for fn, ptrs in [(_fastfood_fwd_kernel, dict(x_ptr='*bf16', y_ptr='*bf16', stride_row='i32')),
+    for fn, ptrs in [(_fastfood_fwd_kernel, dict(x_ptr='*bf16', y_ptr='*bf16', stride_row='i32', stride_y='i32')),
                      (_fastfood_bwd_kernel, dict(dy_ptr='*bf16', x_ptr='*bf16', iperm_ptr='*i32', dx_ptr='*bf16',
                                                  part_ptr='*fp32', stride_dy='i32', stride_x='i32'))]:
         jf = triton.jit(fn)
@@ -316,7 +316,7 @@ def test_triton_kernel_compiles_for_sm90_without_a_gpu(monkeypatch):
         triton.compile(src, target=GPUTarget('cuda', 90, 32), options={'num_warps': 8})
 
 # -----------------------------------------------------------------------------
-# optional fused Fastfood: y = scale · s ⊙ H(g ⊙ Π(H(b ⊙ x)))
+# Fastfood: y_j = scale · s_j ⊙ H(g_j ⊙ Π_j(H(b_j ⊙ x))), k blocks
 
 def fastfood_params(n, dtype=torch.float32, requires_grad=False):
     g = torch.Generator().manual_seed(n)
@@ -341,6 +341,17 @@ def test_fastfood_matches_explicit_matrix(n):
     torch.testing.assert_close(fastfood_transform(x32, *(t.float() if t.is_floating_point() else t
                                                          for t in (b, perm, g, s))).double(),
                                fastfood_oracle(x32, b, perm, g, s, 1 / n), **TOL[torch.float32])
+
+def test_fastfood_k_blocks_are_k_independent_blocks_on_the_same_input():
+    x = torch.randn(2, 3, 16, dtype=torch.float64)
+    blocks = [fastfood_params(16, torch.float64) for _ in range(3)]
+    b, perm, g, s = (torch.stack([blk[i] for blk in blocks]) for i in range(4))            # (3, 16) each
+    y = fastfood_transform(x, b, perm, g, s, scale=0.3)
+    assert y.shape == (2, 3, 3, 16)
+    for j, (bj, pj, gj, sj) in enumerate(blocks):
+        torch.testing.assert_close(y[..., j, :], fastfood_oracle(x, bj, pj, gj, sj, 0.3))
+    with pytest.raises(ValueError, match=r"g must have shape \(3, 16\)"):
+        fastfood_transform(x, b, perm, g[:2], s)
 
 def test_fastfood_gradcheck_float64():
     x = torch.randn(3, 8, dtype=torch.float64, requires_grad=True)
@@ -370,6 +381,22 @@ def test_fastfood_triton_kernels_in_interpreter_match_composite(triton_interpret
     for name, got, want in zip(['dx', 'db', 'dg', 'ds'], grads, grads_ref):
         torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4, msg=name)  # sums over rows: looser than 1 op
 
+def test_fastfood_triton_k_blocks_in_interpreter_match_composite(triton_interpreter):
+    # three blocks on one strided input: each launch writes y[:, j] (row stride k*n), dx sums the blocks' dx
+    x = torch.randn(7, 3 * 64)[:, :64].requires_grad_()
+    b, perm, g, s = (torch.stack(t) for t in zip(*(fastfood_params(64) for _ in range(3))))
+    perm = torch.stack([torch.randperm(64, generator=torch.Generator().manual_seed(j)) for j in range(3)])
+    for t in (b, g, s):
+        t.requires_grad_()
+    dy = torch.randn(7, 3, 64)
+    y_ref = fastfood_transform(x, b, perm, g, s, backend='torch')
+    grads_ref = torch.autograd.grad(y_ref, (x, b, g, s), dy)
+    y = fastfood_transform(x, b, perm, g, s, backend='triton')
+    grads = torch.autograd.grad(y, (x, b, g, s), dy)
+    torch.testing.assert_close(y, y_ref, **TOL[torch.float32])
+    for name, got, want in zip(['dx', 'db', 'dg', 'ds'], grads, grads_ref):
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4, msg=name)
+
 def test_fastfood_triton_bf16_and_op_registration_in_interpreter(triton_interpreter):
     x = torch.randn(6, 64).bfloat16()
     b, perm, g, s = fastfood_params(64)
@@ -377,7 +404,8 @@ def test_fastfood_triton_bf16_and_op_registration_in_interpreter(triton_interpre
     assert y.dtype == torch.bfloat16
     torch.testing.assert_close(y.double(), fastfood_oracle(x, b, perm, g, s, 1 / 64), **TOL[torch.bfloat16])
     b, perm, g, s = fastfood_params(64, requires_grad=True)
-    torch.library.opcheck(fastfood_op, (torch.randn(3, 64, requires_grad=True), b, perm, g, s, 1 / 64),
+    torch.library.opcheck(fastfood_op, (torch.randn(3, 64, requires_grad=True), b[None], perm[None], g[None],
+                                        s[None], 1 / 64),
                           test_utils=("test_schema", "test_faketensor", "test_autograd_registration"))
 
 # -----------------------------------------------------------------------------

@@ -4,8 +4,8 @@ import math
 import pytest
 import torch
 
-from model import (GPT, GPTConfig, VARIANTS, ConfigError, VariantLinear, init_std, make_linear, resolve_ranks,
-                   schedule_rank, config_from_dict)
+from model import (GPT, GPTConfig, VARIANTS, ConfigError, RMSNorm, Relu2Fn, VariantLinear, init_std, make_linear,
+                   resolve_ranks, schedule_rank, config_from_dict)
 
 SMALL = dict(vocab_size=64, block_size=32, n_layer=2, n_head=2, n_embd=32)
 ALL_VARIANTS = sorted(VARIANTS)
@@ -319,3 +319,59 @@ def test_flops_of_doped_and_shared_models_by_hand():
     shared = tiny(n_layer=3, share='all').flops_per_token()
     assert shared['C_actual'] == 3 * (6 * 12 * d * d + attention) + head
     assert shared['C_train'] == 6 * (12 * d * d + 2 * d + d)
+
+
+# -- the fused ops of the block equal the plain formulas ------------------------------------------------
+
+def reference_attention_and_mlp_inputs(block, x):
+    """The block's function written plainly: separate q, k, v matmuls, F.rms_norm, rotary by chunk/cat (+θ on the
+    halves (x1, x2)), relu(h)^2. Returns (attention output, MLP activation of the same x)."""
+    F = torch.nn.functional
+    a = block.attn
+    B, T, C = x.shape
+    heads = lambda t: t.view(B, T, a.n_head, a.head_dim).transpose(1, 2)
+    cos, sin = a.rotary.C[:T, 0], -a.rotary.S[:T, 0]                    # (T, hd/2)
+
+    def rotate(t):
+        t1, t2 = t.chunk(2, dim=-1)
+        return torch.cat((t1 * cos - t2 * sin, t1 * sin + t2 * cos), dim=-1)
+    norm = lambda t: F.rms_norm(t, (t.size(-1),))
+    q, k, v = heads(x @ a.q.weight.T), heads(x @ a.k.weight.T), heads(x @ a.v.weight.T)
+    y = F.scaled_dot_product_attention(rotate(norm(q)), rotate(norm(k)), v, is_causal=True)
+    attn = y.transpose(1, 2).reshape(B, T, C) @ a.o.weight.T
+    return attn, F.relu(x @ block.mlp.fc.weight.T) ** 2
+
+
+def test_fused_qkv_norm_rotary_and_relu2_equal_the_plain_formulas():
+    model = tiny().double()
+    block = model.h['0']
+    assert block.attn.dense_qkv
+    x = torch.randn(3, 16, 32, dtype=torch.float64, requires_grad=True)
+    ref_attn, ref_act = reference_attention_and_mlp_inputs(block, x)
+    attn, act = block.attn(x), Relu2Fn.apply(block.mlp.fc(x))
+    torch.testing.assert_close(attn, ref_attn)
+    torch.testing.assert_close(act, ref_act)
+    g1, g2 = torch.randn_like(attn), torch.randn_like(act)
+    got = torch.autograd.grad((attn * g1).sum() + (act * g2).sum(), [x] + list(block.parameters()), allow_unused=True)
+    want = torch.autograd.grad((ref_attn * g1).sum() + (ref_act * g2).sum(), [x] + list(block.parameters()),
+                               allow_unused=True)
+    for a, b in zip(got, want):
+        assert (a is None) == (b is None)
+        if a is not None:
+            torch.testing.assert_close(a, b)
+
+
+def test_rms_norm_equals_torch_rms_norm_with_its_gradients():
+    x = torch.randn(4, 5, 24, dtype=torch.float64, requires_grad=True)
+    m = RMSNorm(24).double()
+    with torch.no_grad():
+        m.weight.normal_()
+    ref = torch.nn.RMSNorm(24).double()
+    ref.load_state_dict(m.state_dict())
+    g = torch.randn(4, 5, 24, dtype=torch.float64)
+    got = torch.autograd.grad((m(x) * g).sum(), (x, m.weight))
+    want = torch.autograd.grad((ref(x) * g).sum(), (x, ref.weight))
+    torch.testing.assert_close(m(x), ref(x))
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b)
+    assert torch.autograd.gradcheck(lambda t: m(t), (x[:1, :2],))
