@@ -48,7 +48,8 @@ import time
 
 import torch
 
-from kernels.hadamard import MAX_FASTFOOD_TRITON_N, fastfood_transform, hadamard_transform, sylvester
+from cli import ArgumentParser, exit_on_user_error
+from kernels.hadamard import MAX_FASTFOOD_TRITON_N, fastfood_transform, hadamard_transform, is_pow2, sylvester
 
 DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 
@@ -662,8 +663,13 @@ def args_dtype(dtype):
 
 # -----------------------------------------------------------------------------
 
+def int_list(text):
+    """'8192,32768' -> [8192, 32768]"""
+    return [int(v) for v in text.split(',')]
+
+
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawTextHelpFormatter)
+    p = ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument('--kernels', action='store_true', help='Walsh-Hadamard transform kernels, side by side')
     p.add_argument('--layers', action='store_true', help='fastfood and blockdiag layers vs the dense nn.Linear they emulate')
     p.add_argument('--variants', action='store_true', help='a training step of the default model under each variant')
@@ -674,9 +680,9 @@ def main():
     p.add_argument('--budget', type=float, default=400,
                    help='--gpu: seconds before remaining rows are skipped (default 400: the check ends within 8 min)')
     p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    p.add_argument('--tokens', type=lambda s: [int(v) for v in s.split(',')], default=None,
+    p.add_argument('--tokens', type=int_list, default=None,
                    help='comma-separated row counts (default: 8192,32768 on CUDA, 8192 on CPU)')
-    p.add_argument('--sizes', type=lambda s: [int(v) for v in s.split(',')], default=None,
+    p.add_argument('--sizes', type=int_list, default=None,
                    help='comma-separated transform sizes n (default: 256..32768 on CUDA, 256,1024,4096 on CPU)')
     p.add_argument('--dtypes', type=lambda s: s.split(','), default=['fp32', 'bf16'], help='from fp32,bf16,fp16')
     p.add_argument('--reps', type=int, default=None, help='timed runs per row (median reported)')
@@ -688,6 +694,13 @@ def main():
     bad = [d for d in args.dtypes if d not in DTYPES]
     if bad:
         p.error(f"--dtypes: unknown {bad}; use some of {list(DTYPES)}")
+    if any(t < 1 for t in args.tokens or []) or any(n < 2 or not is_pow2(n) for n in args.sizes or []):
+        p.error('--tokens must be positive and --sizes powers of two from 2 up, e.g. --tokens 8192 --sizes 1024,4096')
+    for flag in ('reps', 'threads'):
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
+            p.error(f'--{flag}={getattr(args, flag)} must be at least 1')
+    from configurator import pick_device
+    args.device = pick_device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -703,4 +716,5 @@ def main():
         bench_gpu(args)
 
 if __name__ == '__main__':
+    exit_on_user_error()
     main()

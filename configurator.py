@@ -1,61 +1,36 @@
 """
-nanoGPT's "poor man's configurator", with its sharp edges filed off. Exec'd by train.py and sample.py:
+nanoGPT's "poor man's configurator", with its sharp edges filed off, as a function. train.py (and sample.py,
+`python model.py`, sweep.py) call it on their defaults:
 
     python train.py config/lowrank_d20.py --batch_size=32 --attn_rank=[64,32,16,8]
 
-Each argument is either a config file (plain Python assignments, run in order) or --key=value. The script
-that execs this file defines `config_keys` (the names a user may set) before it, and optionally
-`config_types` (key -> allowed types, for keys that take more than one type). Unknown keys, in a file or on
-the command line, are rejected with the closest valid names; values are parsed with ast.literal_eval and
-type-checked against the default (an int is accepted for a float, true/false for a bool, a bare word for a
-string). Names starting with '_' in a config file are private helpers and are left alone.
-
-It also installs the one-line error handler: any exception carrying `exit_code` (ConfigError, DataError,
-CheckpointError) prints `error: <message>` and exits with that code, without a traceback.
+Each argument is either a config file (plain Python assignments, run in order) or --key=value. Unknown keys, in a
+file or on the command line, are rejected with the closest valid names; values are parsed with ast.literal_eval and
+type-checked against the default (an int is accepted for a float, true/false for a bool, a bare word for a string;
+`types` lists the keys that take more than one type). Names starting with '_' in a config file are private helpers
+and are left alone. This is the only code that runs config files (and sweep files).
 """
 import ast
-import builtins as _builtins
+import builtins
 import difflib
 import os
+import runpy
 import sys
 import types as _types
-
+import typing
 
 from model import ConfigError
 
 
-def _user_error_hook(exc_type, exc, tb, _default=sys.excepthook):
-    code = getattr(exc_type, 'exit_code', None)
-    if code is None:
-        return _default(exc_type, exc, tb)
-    sys.stdout.flush()
-    print(f'error: {exc}', file=sys.stderr, flush=True)
-    os._exit(code)  # no traceback; nothing else to clean up for a run that never started or already saved
-
-
-sys.excepthook = _user_error_hook
-
-
-def _closest(key):
-    near = difflib.get_close_matches(key, config_keys, n=3, cutoff=0.5)
-    return f"; did you mean {', '.join(near)}?" if near else f'; see the defaults at the top of {sys.argv[0]}'
-
-
-def _check(key, value, where):
-    if key not in config_keys:
-        raise ConfigError(f"unknown config key '{key}' {where}{_closest(key)}")
-    default = globals()[key]
-    allowed = config_types.get(key) if 'config_types' in globals() else None
-    allowed = allowed or ((int, float) if type(default) is float else (type(default),))
-    if isinstance(value, bool) and bool not in allowed:
-        ok = False
-    else:
-        ok = isinstance(value, allowed)
-    if not ok:
-        names = ' or '.join(t.__name__ for t in allowed)
-        raise ConfigError(f'{key}={value!r} {where} has type {type(value).__name__}, expected {names} '
-                          f'(default {default!r})')
-    return float(value) if type(default) is float and allowed == (int, float) else value
+def run_file(path, ns, what='config file'):
+    """exec the Python file at `path` in the dict `ns`; an error inside it becomes one line naming the file."""
+    try:
+        exec(builtins.compile(open(path).read(), path, 'exec'), ns)  # builtins': train.py has a `compile` key
+    except Exception as e:
+        if getattr(e, 'exit_code', None) is not None:
+            raise
+        raise ConfigError(f'{what} {path} failed to run: {type(e).__name__}: {e}') from None
+    return ns
 
 
 def _parse(text):
@@ -67,23 +42,89 @@ def _parse(text):
         return text  # a bare word is a string: --dataset=shakespeare_char
 
 
-for _arg in sys.argv[1:]:
-    if not _arg.startswith('--'):
-        if not os.path.isfile(_arg):
-            raise ConfigError(f"config file '{_arg}' not found; config files live in config/, e.g. config/lowrank_small.py")
-        _ns = {k: globals()[k] for k in config_keys}
-        try:
-            exec(_builtins.compile(open(_arg).read(), _arg, 'exec'), _ns)  # train.py has a `compile` key
-        except Exception as _e:
-            raise ConfigError(f'config file {_arg} failed to run: {type(_e).__name__}: {_e}')
-        for _k, _v in _ns.items():
-            if _k.startswith('_') or isinstance(_v, (_types.ModuleType, _types.FunctionType, type)):
-                continue
-            if _k in config_keys and _v is globals()[_k]:
-                continue
-            globals()[_k] = _check(_k, _v, f'in {_arg}')
-    else:
-        _key, _eq, _val = _arg[2:].partition('=')
-        if not _eq:
-            raise ConfigError(f"argument '{_arg}' needs a value: --{_key}=VALUE")
-        globals()[_key] = _check(_key, _parse(_val), 'on the command line')
+def _check(key, value, where, defaults, types, script):
+    if key not in defaults:
+        near = difflib.get_close_matches(key, list(defaults), n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(near)}?" if near else f'; see the defaults at the top of {script}'
+        raise ConfigError(f"unknown config key '{key}' {where}{hint}")
+    default = defaults[key]
+    allowed = types.get(key) or ((int, float) if type(default) is float else (type(default),))
+    ok = isinstance(value, allowed) and not (isinstance(value, bool) and bool not in allowed)
+    if not ok:
+        names = ' or '.join(t.__name__ for t in allowed)
+        raise ConfigError(f'{key}={value!r} {where} has type {type(value).__name__}, expected {names} '
+                          f'(default {default!r})')
+    return float(value) if type(default) is float and allowed == (int, float) else value
+
+
+class _Defaults(Exception):
+    """Raised by configure() under defaults_of(): carries the script's defaults and types."""
+
+
+_reading_defaults = []
+
+
+def configure(defaults, argv, types=None, script=None):
+    """defaults overridden by argv (config files and --key=value, in order): a new dict with the same keys.
+    types: {key: (allowed types)} for keys that take more than one type. script names the defaults' home in the
+    unknown-key message (default: the running script)."""
+    types = types or {}
+    if _reading_defaults:
+        raise _Defaults(dict(defaults), dict(types))
+    script = script or os.path.basename(sys.argv[0])
+    config = dict(defaults)
+    for arg in argv:
+        if not arg.startswith('--'):
+            if not os.path.isfile(arg):
+                raise ConfigError(f"config file '{arg}' not found; config files live in config/, e.g. "
+                                  f"config/lowrank_small.py")
+            ns = run_file(arg, dict(config))
+            for k, v in ns.items():
+                if k.startswith('_') or isinstance(v, (_types.ModuleType, _types.FunctionType, type)):
+                    continue
+                if k in config and v is config[k]:
+                    continue
+                config[k] = _check(k, v, f'in {arg}', defaults, types, script)
+        else:
+            key, eq, val = arg[2:].partition('=')
+            if not eq:
+                raise ConfigError(f"argument '{arg}' needs a value: --{key}=VALUE")
+            config[key] = _check(key, _parse(val), 'on the command line', defaults, types, script)
+    return config
+
+
+def defaults_of(script):
+    """(defaults, types) of a script that calls configure() (sweep.py reads train.py's): the script runs up to its
+    configure() call and stops there, before anything is built or written."""
+    _reading_defaults.append(script)
+    try:
+        runpy.run_path(str(script), run_name='__defaults__')
+    except _Defaults as d:
+        return d.args
+    finally:
+        _reading_defaults.pop()
+    raise ConfigError(f'{script} never calls configure()')
+
+
+def types_of(dataclass):
+    """{field: allowed types} for the fields of a dataclass annotated with a Union (e.g. GPTConfig.attn_rank)."""
+    return {k: typing.get_args(t) for k, t in typing.get_type_hints(dataclass).items()
+            if typing.get_origin(t) is typing.Union}
+
+
+def pick_device(device):
+    """'auto' -> the best device here; anything else is checked: cpu, cuda, cuda:N (that exists here) or mps."""
+    import torch
+    if device == 'auto':
+        return 'cuda' if torch.cuda.is_available() else 'mps' if torch.backends.mps.is_available() else 'cpu'
+    kind, _, index = device.partition(':')
+    if not (device in ('cpu', 'cuda', 'mps') or kind == 'cuda' and index.isdigit()):
+        raise ConfigError(f"device='{device}' must be auto, cpu, cuda, cuda:N or mps")
+    if kind == 'cuda' and not torch.cuda.is_available():
+        raise ConfigError(f"device='{device}' but CUDA is not available here; use --device=cpu")
+    if kind == 'cuda' and index and int(index) >= torch.cuda.device_count():
+        raise ConfigError(f"device='{device}' but this machine has {torch.cuda.device_count()} CUDA devices; "
+                          f"use cuda:0 .. cuda:{torch.cuda.device_count() - 1}")
+    if device == 'mps' and not torch.backends.mps.is_available():
+        raise ConfigError("device='mps' but MPS is not available here; use --device=cpu")
+    return device

@@ -896,6 +896,9 @@ def block_index(cfg, pattern):
             raise ConfigError(f"share='{cfg.share}' must be 'none', 'all' or a group size k >= 1")
         if share < 1:
             raise ConfigError(f'share={cfg.share} must be a group size k >= 1')
+        if share > pattern.count('T'):  # k equal to the count is one group, the same as 'all'
+            raise ConfigError(f"share={cfg.share} is larger than the {pattern.count('T')} trainable layers: use "
+                              f"share='all' for one block, or a group size up to {pattern.count('T')}")
     index, first_of_group, t = [], {}, 0
     for l, kind in enumerate(pattern):
         if kind == 'F':
@@ -947,6 +950,9 @@ def validate(cfg):
                        ('doped_layer', ('mlp', 'block'))):
         if getattr(cfg, key) not in valid:
             raise ConfigError(f"{key}={getattr(cfg, key)!r} is not one of {', '.join(valid)}")
+    for key in ('lora_alpha', 'factor_lr_mult', 'alpha_lr_mult', 'diag_lr_mult'):  # 0 has a meaning, see GPTConfig
+        if getattr(cfg, key) < 0:
+            raise ConfigError(f'{key}={getattr(cfg, key)} must not be negative')
     if cfg.rank_schedule not in RANK_SCHEDULES:
         raise ConfigError(f"rank_schedule='{cfg.rank_schedule}' is not one of {', '.join(RANK_SCHEDULES)}")
     for key in ('linear', 'attn_linear', 'mlp_linear'):
@@ -1318,15 +1324,15 @@ def compare(**overrides):
 if __name__ == '__main__':
     # python model.py [--key=value ...]            the parameter and FLOP report of a model config
     # python model.py --compare [--key=value ...]  one row per variant of that model (train.py's default shape)
-    import ast, sys
-    kw = {}
-    for arg in sys.argv[1:]:
-        k, _, v = arg.lstrip('-').partition('=')
-        try:
-            kw[k] = ast.literal_eval(v)
-        except (ValueError, SyntaxError):
-            kw[k] = v
-    if kw.pop('compare', None) is not None:
+    import sys
+    from cli import exit_on_user_error
+    from configurator import configure, types_of
+    exit_on_user_error()  # bad input: one line, exit 2, no traceback
+    argv = [a for a in sys.argv[1:] if a != '--compare']
+    defaults = asdict(GPTConfig())
+    config = configure(defaults, argv, types_of(GPTConfig))
+    kw = {k: v for k, v in config.items() if v != defaults[k]}
+    if len(argv) < len(sys.argv) - 1:
         print(compare(**kw))
     else:
         model = GPT(GPTConfig(**kw))

@@ -26,7 +26,6 @@ chose it (lowest final val loss on the seed the grid ran on): the tables, paired
 best-lr rows; lr_<sweep>.png draws val loss against the learning rate per run, and a run whose best point is still an
 edge of its grid is flagged.
 """
-import argparse
 import json
 import math
 import os
@@ -36,13 +35,10 @@ from pathlib import Path
 
 import numpy as np
 
-from sweep import best_lr, run_loss
+from cli import (ArgumentParser, NUMBER_FIELDS, RUN_FIELDS, UsageError, best_lr, exit_on_user_error, make_dir,
+                 read_jsonl, run_loss)
 
 FIGURES = ('loss_vs_C_train.png', 'loss_vs_C_actual.png', 'loss_vs_params.png', 'curves.png', 'time_memory.png')
-
-
-class ReportError(ValueError):
-    exit_code = 2
 
 
 # -----------------------------------------------------------------------------
@@ -115,16 +111,16 @@ def load_rows(dirs):
     for d in dirs:
         path = Path(d) / 'results.jsonl'
         if not path.exists():
-            raise ReportError(f'{path} not found: run python sweep.py config/sweeps/<name>.py first')
-        latest = OrderedDict()
-        with open(path) as f:
-            for line in f:
-                if line.strip():
-                    r = json.loads(line)
-                    latest[r['run']] = r
-        rows += latest.values()
+            raise UsageError(f'{path} not found: run python sweep.py config/sweeps/<name>.py first')
+        records = read_jsonl(path)
+        for i, r in enumerate(records, 1):
+            if not isinstance(r, dict) or not set(RUN_FIELDS) - {'bisect_value'} <= set(r):
+                raise UsageError(f'{path}: record {i} is not a sweep.py results row (it lacks run, status, ...); '
+                                 f'give results/<sweep> folders written by sweep.py')
+        rows += OrderedDict((r['run'], r) for r in records).values()
     if not rows:
-        raise ReportError(f"no rows in {', '.join(str(Path(d) / 'results.jsonl') for d in dirs)}")
+        raise UsageError(f"no rows in {', '.join(str(Path(d) / 'results.jsonl') for d in dirs)}: no run has "
+                         f"finished yet (sweep.py appends a row when a run ends)")
     return rows
 
 
@@ -147,10 +143,7 @@ def aggregate(rows, metric):
         ok = [r for r in rs if r['status'] == 'ok']
         g = dict(sweep=sweep, name=name, family=rs[0]['family'], seeds=[r['seed'] for r in ok],
                  failed=[r for r in rs if r['status'] != 'ok'], rows=ok, bisect_value=rs[0].get('bisect_value'))
-        for k in ('trainable', 'trainable_embedding', 'trainable_nonembedding', 'frozen', 'emulated_nonembedding',
-                  'checkpoint_bytes', 'tokens', 'C_train', 'C_actual', 'C_frozen_2_3', 'final_val_loss',
-                  'best_val_loss', 'final_val_bpb', 'best_val_bpb', 'wall_time', 'peak_mem', 'time_to_target',
-                  'C_train_to_target', 'C_actual_to_target'):
+        for k in NUMBER_FIELDS:
             g[k], g[k + '_std'], g[k + '_n'] = mean_std([r.get(k) for r in ok])
         g['loss'], g['loss_std'] = g[metric], g[metric + '_std']
         g['target_loss'] = rs[0].get('target_loss')
@@ -539,17 +532,17 @@ def metrics_markdown(groups):
 
 
 def main(argv):
-    p = argparse.ArgumentParser(description='Scaling-law fits and figures from sweep results.')
+    p = ArgumentParser(description='Scaling-law fits and figures from sweep results.')
     p.add_argument('dirs', nargs='+', help='results/<sweep> folders')
     p.add_argument('--out', default=None, help='folder for report.md and the PNGs (default: the first folder)')
     p.add_argument('--metric', default='final_val_loss', choices=['final_val_loss', 'best_val_loss'])
     args = p.parse_args(argv)
     for d in args.dirs:
         if not Path(d).is_dir():
-            raise ReportError(f"'{d}' is not a folder; give results/<sweep> folders written by sweep.py")
-    out = Path(args.out or args.dirs[0])
-    out.mkdir(parents=True, exist_ok=True)
+            raise UsageError(f"'{d}' is not a folder; give results/<sweep> folders written by sweep.py")
     rows = load_rows(args.dirs)
+    out = Path(args.out or args.dirs[0])
+    make_dir(out, '--out')
     tuning = lr_tuning(rows)
     groups = aggregate(at_best_lr(rows, tuning), args.metric)
     color = colors_for(groups)
@@ -591,10 +584,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except Exception as e:
-        if getattr(e, 'exit_code', None) is None:
-            raise
-        print(f'error: {e}', file=sys.stderr)
-        sys.exit(e.exit_code)
+    exit_on_user_error()
+    sys.exit(main(sys.argv[1:]))

@@ -9,11 +9,15 @@ The model is rebuilt from the checkpoint's config (frozen tensors regenerate fro
 tensors are loaded, and tokens are printed as they are generated.
 """
 import os
+import sys
 import torch
 
 from model import GPT, ConfigError, config_from_dict
 from checkpoint import load_checkpoint, load_model_state
-from data.common import load_tokenizer, DATA_ROOT
+from configurator import configure, pick_device
+from cli import exit_on_user_error
+from data.common import DATA_ROOT
+from data.tokenizer import load_tokenizer
 
 # -----------------------------------------------------------------------------
 out_dir = 'out'
@@ -27,7 +31,8 @@ top_p = 1.0               # nucleus sampling, in (0, 1]; 1 = off
 seed = 1337
 device = 'auto'
 config_keys = [k for k, v in globals().items() if not k.startswith('_') and isinstance(v, (int, float, bool, str))]
-exec(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'configurator.py')).read())
+exit_on_user_error()  # bad input: one line, exit 2, no traceback
+globals().update(configure({k: globals()[k] for k in config_keys}, sys.argv[1:]))  # config files, --key=value
 # -----------------------------------------------------------------------------
 
 if not temperature > 0:
@@ -46,8 +51,7 @@ if start.startswith('FILE:'):
         start = f.read()
 if start == '':
     raise ConfigError("start is empty: give a prompt, e.g. --start='def ' (the default is a newline)")
-if device == 'auto':
-    device = 'cuda' if torch.cuda.is_available() else 'mps' if torch.backends.mps.is_available() else 'cpu'
+device = pick_device(device)
 
 path = os.path.join(out_dir, ckpt)
 checkpoint = load_checkpoint(path)

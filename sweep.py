@@ -26,14 +26,12 @@ A sweep file is plain Python (exec'd, like config/*.py) that sets a few names:
 
 Each run trains in results/<sweep>/<name>-s<seed>/ (<name>-lr<mult>-s<seed>/ for a tuned run): train.py's out_dir,
 plus its stdout.log and stderr.log.
-When it ends, one JSON row is appended to results/<sweep>/results.jsonl (ROW_FIELDS below), ok or failed
+When it ends, one JSON row is appended to results/<sweep>/results.jsonl (cli.ROW_FIELDS), ok or failed
 with its error line; a failed run does not stop the sweep. A run whose row exists is finished and never
 started again (--retry-failed re-runs the failed ones); a run with a ckpt.pt but no row was interrupted and
 resumes with --init_from=resume. Ctrl-C (or SIGTERM) stops every running train.py at its next step with a
 checkpoint; a SIGKILLed sweep takes its train.py processes with it (Linux: they get SIGTERM and checkpoint).
 """
-import ast
-import builtins
 import concurrent.futures
 import difflib
 import fcntl
@@ -48,9 +46,11 @@ import sys
 import threading
 import time
 import types
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import NamedTuple, Optional
 from pathlib import Path
+
+from cli import ArgumentParser, ROW_FIELDS, PARAM_FIELDS, best_lr, exit_on_user_error, make_dir, read_jsonl, run_loss
 
 REPO = Path(__file__).resolve().parent
 RESULTS = Path('results')
@@ -58,34 +58,6 @@ SWEEP_KEYS = ('name', 'base', 'runs', 'seeds', 'target_loss', 'jobs', 'nproc', '
               'lr_grid_max_extend')
 RUN_KEYS = ('name', 'family', 'seeds', 'lr_grid')  # a run dict's keys that are the sweep's, not train.py's
 RESERVED = ('out_dir', 'init_from', 'seed')  # set by the sweep itself
-ROW_FIELDS = (
-    # what ran
-    'sweep', 'name', 'run', 'family', 'seed', 'overrides', 'config_files', 'status', 'error', 'returncode',
-    'resumed', 'bisect_value',
-    # a tuned run: its multiplier of the base learning_rate (null when not tuned) and the learning_rate it ran at
-    'lr_mult', 'learning_rate',
-    # parameters (config.json's `params`)
-    'trainable', 'trainable_embedding', 'trainable_nonembedding', 'frozen', 'emulated_nonembedding',
-    'checkpoint_bytes',
-    # how far it trained, and the compute it took: C_train = 6 N_trainable_nonembedding tokens, C_actual the
-    # structural FLOPs, C_frozen_2_3 / C_frozen_0 frozen weights costing 2/3 / 0 of a trainable one
-    'iters', 'tokens', 'C_train', 'C_actual', 'C_frozen_2_3', 'C_frozen_0',
-    # losses (nats/token) and bits per byte
-    'final_val_loss', 'best_val_loss', 'final_train_loss', 'final_val_bpb', 'best_val_bpb',
-    # cost: wall_time = seconds of every train.py attempt of the run; peak_mem in bytes, peak_mem_kind says which
-    'wall_time', 'train_seconds', 'peak_mem', 'peak_mem_kind',
-    # the model's own bytes after its first step (train.py, model.memory_report): parameters + frozen buffers +
-    # gradients + optimizer state, and the activations a training forward saves, per token
-    'model_bytes', 'activation_bytes_per_token',
-    # when val loss first reached target_loss: train.py's target_reached (checked every few steps near the target),
-    # else the first eval at or below it (all null if never reached)
-    'target_loss', 'iter_to_target', 'tokens_to_target', 'time_to_target', 'C_train_to_target',
-    'C_actual_to_target',
-    # every eval: [{iter, tokens, val_loss, train_loss, val_bpb, C_train, C_actual, seconds}]
-    'curve',
-)
-
-
 class SweepError(ValueError):
     """A sweep file or command line that cannot run: one line, exit code 2."""
     exit_code = 2
@@ -145,23 +117,9 @@ class Sweep:
 
 
 def train_defaults():
-    """train.py's config keys and defaults: its module-level literal assignments before the configurator runs,
-    then every GPTConfig field it does not set (train.py adds those the same way)."""
-    tree = ast.parse((REPO / 'train.py').read_text())
-    out = {}
-    for node in tree.body:
-        if isinstance(node, ast.Expr) and 'configurator' in ast.unparse(node):
-            break
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            try:
-                out[node.targets[0].id] = ast.literal_eval(node.value)
-            except ValueError:
-                pass
-    from model import GPTConfig
-    for f in fields(GPTConfig):
-        if f.name != 'vocab_size':
-            out.setdefault(f.name, getattr(GPTConfig(), f.name))
-    return {k: v for k, v in out.items() if not k.startswith('_')}
+    """(defaults, types) of train.py's config keys, as train.py passes them to configure()."""
+    from configurator import defaults_of
+    return defaults_of(REPO / 'train.py')
 
 
 def run_name(overrides):
@@ -175,13 +133,8 @@ def load_sweep(path):
     if not os.path.isfile(path):
         raise SweepError(f"sweep file '{path}' not found; sweep files live in config/sweeps/")
     sys.modules.setdefault('sweep', sys.modules[__name__])  # `from sweep import grid` inside the file
-    ns = {'__file__': path, '__name__': '__sweep__'}
-    try:
-        exec(builtins.compile(Path(path).read_text(), path, 'exec'), ns)
-    except SweepError:
-        raise
-    except Exception as e:
-        raise SweepError(f'sweep file {path} failed to run: {type(e).__name__}: {e}')
+    from configurator import run_file
+    ns = run_file(path, {'__file__': path, '__name__': '__sweep__'}, what='sweep file')
     for k, v in ns.items():
         if k.startswith('_') or isinstance(v, (types.ModuleType, types.FunctionType, type)):
             continue
@@ -330,18 +283,6 @@ def lr_run(sweep, entry, mult, seed, defaults=None):
     return Run(run.name, seed, overrides, run.family, lr_mult=mult)
 
 
-def run_loss(row):
-    """A run's final val loss for choosing its learning rate: inf when it failed (a diverged lr loses)."""
-    loss = row.get('final_val_loss') if row and row['status'] == 'ok' else None
-    return loss if loss is not None and math.isfinite(loss) else float('inf')
-
-
-def best_lr(losses):
-    """The multiplier of lowest loss in {mult: loss}; on a tie the smaller multiplier. None if every run failed."""
-    mult, loss = min(losses.items(), key=lambda kv: (kv[1], kv[0]))
-    return mult if math.isfinite(loss) else None
-
-
 def next_lr_points(points, losses, extended, max_extend):
     """Multipliers to add to a grid whose best point is on an edge: the next one past it (x2 above, /2 below), while
     that edge has been extended fewer than max_extend times. extended = [below, above], updated."""
@@ -402,21 +343,19 @@ def run_grid(sweep, runner):
 # -----------------------------------------------------------------------------
 # the plan without training: parameter counts and compute from model.py, on the meta device
 
+def train_args(sweep, overrides, seed):
+    """train.py's command line for a run (without out_dir): the base config files, then every override."""
+    overrides = dict(sweep.base, **overrides)
+    if sweep.target_loss is not None:
+        overrides.setdefault('target_loss', sweep.target_loss)  # train.py times the crossing between evals
+    return list(sweep.base_files) + [f'--{k}={v!r}' for k, v in overrides.items()] + [f'--seed={seed}']
+
+
 def resolve_config(sweep, overrides, seed, defaults):
-    """train.py's config for a run: defaults, then the base config files, then the overrides."""
-    cfg = dict(defaults)
-    for f in sweep.base_files:
-        ns = dict(cfg)
-        exec(builtins.compile(Path(f).read_text(), f, 'exec'), ns)
-        cfg.update({k: v for k, v in ns.items() if k in defaults})
-    cfg.update(sweep.base)
-    cfg.update(overrides)
-    cfg['seed'] = seed
-    unknown = [k for k in list(sweep.base) + list(overrides) if k not in defaults]
-    if unknown:
-        near = difflib.get_close_matches(unknown[0], list(defaults), n=2, cutoff=0.5)
-        raise SweepError(f"unknown train.py key '{unknown[0]}'" + (f"; did you mean {', '.join(near)}?" if near else ''))
-    return cfg
+    """train.py's config for a run, resolved from the same command line train.py will get. defaults: the
+    (defaults, types) of train_defaults()."""
+    from configurator import configure
+    return configure(defaults[0], train_args(sweep, overrides, seed), defaults[1], script='train.py')
 
 
 def vocab_size_of(cfg):
@@ -459,7 +398,7 @@ def estimate(cfg):
 
 def dry_run(sweep, results):
     defaults = train_defaults()
-    done = {r['run']: r['status'] for r in read_rows(results / 'results.jsonl')}
+    done = {r['run']: r['status'] for r in read_jsonl(results / 'results.jsonl')}
     tuned = [e for e in sweep.runs if lr_grid_of(sweep, e) is not None]
     runs = expand(sweep, [e for e in sweep.runs if e not in tuned])
     runs += [lr_run(sweep, e, m, (e[3] or sweep.seeds)[0], defaults) for e in tuned for m in lr_grid_of(sweep, e)]
@@ -505,29 +444,6 @@ def dry_run(sweep, results):
 
 # -----------------------------------------------------------------------------
 # results.jsonl and a finished run's row
-
-def read_rows(path):
-    try:
-        with open(path) as f:
-            return [json.loads(line) for line in f if line.strip()]
-    except FileNotFoundError:
-        return []
-
-
-def read_jsonl(path):
-    """The complete JSON lines of a file (a line cut short by a kill is skipped)."""
-    out = []
-    try:
-        with open(path) as f:
-            for line in f:
-                try:
-                    out.append(json.loads(line))
-                except ValueError:
-                    pass
-    except FileNotFoundError:
-        pass
-    return out
-
 
 def error_line(stderr_text, returncode):
     lines = [l.strip() for l in stderr_text.splitlines() if l.strip()]
@@ -576,8 +492,7 @@ def collect(run, out_dir, sweep, attempt):
         cfg = {}
     params, fpt = cfg.get('params', {}), cfg.get('flops_per_token', {})
     row['learning_rate'] = cfg.get('config', {}).get('learning_rate')
-    for k in ('trainable', 'trainable_embedding', 'trainable_nonembedding', 'frozen', 'emulated_nonembedding',
-              'checkpoint_bytes'):
+    for k in PARAM_FIELDS:
         row[k] = params.get(k)
     log = read_jsonl(out_dir / 'log.jsonl')
     evals = [r for r in log if 'val_loss' in r]
@@ -654,11 +569,11 @@ class Runner:
 
     def rows(self):
         """The latest row of every run id."""
-        return {r['run']: r for r in read_rows(self.rows_path)}
+        return {r['run']: r for r in read_jsonl(self.rows_path)}
 
     def write_row(self, row):
         with self.lock:
-            rows = [r for r in read_rows(self.rows_path) if r['run'] != row['run']]
+            rows = [r for r in read_jsonl(self.rows_path) if r['run'] != row['run']]
             tmp = self.rows_path.with_suffix('.jsonl.tmp')
             with open(tmp, 'w') as f:
                 for r in rows + [row]:
@@ -668,13 +583,7 @@ class Runner:
             os.replace(tmp, self.rows_path)
 
     def command(self, run, out_dir, resume):
-        args = list(self.sweep.base_files)
-        overrides = dict(self.sweep.base, **run.overrides)
-        if self.sweep.target_loss is not None:
-            overrides.setdefault('target_loss', self.sweep.target_loss)  # train.py times the crossing between evals
-        for k, v in overrides.items():
-            args.append(f'--{k}={v!r}')
-        args += [f'--seed={run.seed}', f'--out_dir={out_dir}']
+        args = train_args(self.sweep, run.overrides, run.seed) + [f'--out_dir={out_dir}']
         if resume:
             args.append('--init_from=resume')
         if self.sweep.nproc > 1:
@@ -877,9 +786,30 @@ def finish_bisect(sweep, runner, result):
 
 # -----------------------------------------------------------------------------
 
+def all_entries(sweep):
+    """Every run entry a sweep can train: its runs, and in bisect mode the references and the two ends."""
+    entries = list(sweep.runs)
+    if sweep.mode == 'bisect':
+        b = sweep.bisect
+        entries += [b['low_ref'], b['high_ref'], bisect_run(sweep, b['lo'])[0], bisect_run(sweep, b['hi'])[0]]
+    return entries
+
+
+def check_configs(sweep):
+    """Every run's train.py config resolves (no unknown key, no value of the wrong type): a typo in the sweep file
+    stops it before anything starts, instead of failing every run."""
+    defaults = train_defaults()
+    for run in {r.name: r for r in expand(sweep, all_entries(sweep))}.values():
+        try:
+            resolve_config(sweep, run.overrides, run.seed, defaults)
+        except Exception as e:
+            if getattr(e, 'exit_code', None) is None:
+                raise
+            raise SweepError(f'{sweep.path}: run {run.name}: {e}') from None
+
+
 def main(argv):
-    import argparse
-    p = argparse.ArgumentParser(description='Run a sweep of train.py configs (see the docstring of sweep.py).')
+    p = ArgumentParser(description='Run a sweep of train.py configs (see the docstring of sweep.py).')
     p.add_argument('sweep_file')
     p.add_argument('--jobs', type=int, default=None, help="train.py processes at a time (default: the file's jobs)")
     p.add_argument('--dry-run', action='store_true', help='list the runs, parameter counts and C_train; train nothing')
@@ -893,7 +823,8 @@ def main(argv):
     results = Path(args.results) / sweep.name
     if args.dry_run:
         return dry_run(sweep, results)
-    results.mkdir(parents=True, exist_ok=True)
+    check_configs(sweep)
+    make_dir(results, '--results')
     lock = open(results / '.lock', 'w')
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -917,12 +848,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
-    sys.path.insert(0, str(REPO))
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # python sweep.py x --dry-run | head
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except Exception as e:
-        if getattr(e, 'exit_code', None) is None:
-            raise
-        print(f'error: {e}', file=sys.stderr)
-        sys.exit(e.exit_code)
+    exit_on_user_error()
+    sys.exit(main(sys.argv[1:]))

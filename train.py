@@ -30,7 +30,10 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 from model import GPT, GPTConfig, ConfigError, config_from_dict, iters_for_budget, peak_flops
 from checkpoint import save_checkpoint, load_checkpoint, load_model_state, CheckpointError
-from data.common import load_meta, load_tokenizer, DATA_ROOT
+from configurator import configure, pick_device, types_of
+from cli import exit_on_user_error, make_dir
+from data.common import load_meta, DATA_ROOT
+from data.tokenizer import load_tokenizer
 
 # -----------------------------------------------------------------------------
 # default config: a small model that trains on the embedded corpus in a few CPU minutes
@@ -88,10 +91,10 @@ seed = 1337
 _model_keys = [f.name for f in fields(GPTConfig) if f.name not in ('vocab_size',)]
 globals().update({k: v for k, v in asdict(GPTConfig()).items() if k in _model_keys and k not in globals()})
 config_keys = [k for k, v in globals().items() if not k.startswith('_') and isinstance(v, (int, float, bool, str, list))]
-config_types = {'attn_rank': (int, float, list), 'mlp_rank': (int, float, list), 'share': (str, int),
-                'doped': (bool, str), 'compile': (bool, str)}
-exec(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'configurator.py')).read())
-config = {k: globals()[k] for k in config_keys}
+exit_on_user_error()  # bad input: one line, exit 2, no traceback
+_defaults = {k: globals()[k] for k in config_keys}
+config = configure(_defaults, sys.argv[1:], dict(types_of(GPTConfig), compile=(bool, str)))  # files, then --key=value
+globals().update(config)
 # -----------------------------------------------------------------------------
 
 # validate what the model cannot check itself, before anything is started or written
@@ -124,15 +127,14 @@ if wandb_log:
     except ImportError:
         raise ConfigError('wandb_log=True but wandb is not installed: pip install -r requirements-wandb.txt, '
                           'or drop --wandb_log=True') from None
+if not out_dir:
+    raise ConfigError("out_dir is empty: give the run's folder, e.g. --out_dir=out")
+if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+    raise ConfigError(f"out_dir='{out_dir}' is a file, not a folder: give the run's folder")
 
 # distributed setup: torchrun sets RANK / WORLD_SIZE / LOCAL_RANK
 ddp = int(os.environ.get('RANK', -1)) != -1
-if device == 'auto':
-    device = 'cuda' if torch.cuda.is_available() else 'mps' if torch.backends.mps.is_available() else 'cpu'
-if not (device == 'cpu' or device.startswith('cuda') or device == 'mps'):
-    raise ConfigError(f"device='{device}' must be auto, cpu, cuda, cuda:N or mps")
-if device.startswith('cuda') and not torch.cuda.is_available():
-    raise ConfigError(f"device='{device}' but CUDA is not available here; use --device=cpu")
+device = pick_device(device)
 if ddp:
     rank, local_rank, world_size = int(os.environ['RANK']), int(os.environ['LOCAL_RANK']), int(os.environ['WORLD_SIZE'])
     if device.startswith('cuda'):
@@ -215,19 +217,22 @@ def train_batches(gen):
 # model, optimizer, state
 
 model_args = {k: globals()[k] for k in _model_keys}
+_resume_fixed = ('dataset', 'batch_size', 'gradient_accumulation_steps', 'optimizer', 'weight_decay', 'beta1', 'beta2')
 model_args.update(vocab_size=meta['vocab_size'], block_size=block_size)
 iter_num, tokens_seen, best_val_loss, checkpoint = 0, 0, float('inf'), None
 target_state = dict(done=False, vals=[])  # target_loss: reached yet, and (iter, val loss) of the evals so far
 ckpt_path = os.path.join(out_dir, 'ckpt.pt')
 if init_from == 'resume':
     checkpoint = load_checkpoint(ckpt_path)
-    # the model is rebuilt from the checkpoint's own shape: frozen tensors regenerate from its seeds
-    model_args = checkpoint['model_args']
-    for _k in ('dataset', 'batch_size', 'gradient_accumulation_steps', 'optimizer'):
-        _saved = checkpoint['config'].get(_k, 'adamw' if _k == 'optimizer' else None)
-        if _saved != globals()[_k]:
-            raise CheckpointError(f"{ckpt_path} was trained with {_k}={_saved!r}, not "
-                                  f"{globals()[_k]!r}: resume with the same {_k}")
+    # every model key, and the settings the data order and optimizer state depend on, must be the checkpoint's
+    # (optimizer.load_state_dict would silently bring back its weight decay and betas); the rest may change
+    _then = dict(asdict(GPTConfig()), **checkpoint['model_args'])
+    _then.update({k: checkpoint['config'].get(k, _defaults[k]) for k in _resume_fixed})  # older: default
+    for _k, _v in dict(model_args, **{k: globals()[k] for k in _resume_fixed}).items():
+        if _then[_k] != _v:
+            raise CheckpointError(f"{ckpt_path} was trained with {_k}={_then[_k]!r}, not {_v!r}: resume with the "
+                                  f"same {_k} (repeat the run's config file and flags), or start a new run in "
+                                  f"another out_dir")
 model = GPT(config_from_dict(model_args))
 if checkpoint is not None:
     load_model_state(model, checkpoint['model'], ckpt_path)
@@ -395,7 +400,7 @@ def log(record):
 # output folder and log
 
 if master:
-    os.makedirs(out_dir, exist_ok=True)
+    make_dir(out_dir, '--out_dir')  # an unwritable out_dir fails here, before anything is written
     with open(os.path.join(out_dir, 'config.json'), 'w') as f:
         json.dump(dict(config=config, model_args=model_args, params=counts, flops_per_token=flops,
                        world_size=world_size, device=device, dtype=dtype), f, indent=2)

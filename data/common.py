@@ -20,19 +20,7 @@ DATA_ROOT = REPO_ROOT / 'data'
 class DataError(Exception):
     """A data problem the user can fix (missing dataset, offline, 404, bad checksum, bad file).
     The message is one line naming the file or URL and the fix."""
-    exit_code = 2  # train.py / sample.py print it in one line and exit 2 (configurator.py's handler)
-
-
-def main_guard(fn):
-    """Run a prepare script's main(): user errors become one line on stderr and exit code 2."""
-    try:
-        fn()
-    except DataError as e:
-        print('error: ' + ' '.join(str(e).splitlines()), file=sys.stderr)  # always one line
-        sys.exit(2)
-    except KeyboardInterrupt:
-        print('error: interrupted (partial downloads are kept as .part files and resume next time)', file=sys.stderr)
-        sys.exit(2)
+    exit_code = 2  # the scripts print it in one line and exit 2 (cli.exit_on_user_error)
 
 
 def show(path):
@@ -80,11 +68,21 @@ def write_meta(out_dir, meta):
     atomic_write(Path(out_dir) / 'meta.json', lambda f: json.dump(meta, f, indent=1, ensure_ascii=False), mode='w')
 
 
+def make_dir(path):
+    """Path(path), created with its parents, or a DataError naming it."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DataError(f'cannot create the folder {path} ({e.strerror or e}): give a folder you can write to '
+                        f'(--out_dir)') from None
+    return path
+
+
 def start_dataset(out_dir):
     """Make out_dir and remove meta.json and old token files first: from here until write_meta the
     dataset reads as missing, so an interrupted prepare is never mistaken for a complete one."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = make_dir(out_dir)
     (out_dir / 'meta.json').unlink(missing_ok=True)
     for old in out_dir.glob('*.bin'):
         old.unlink()
@@ -140,20 +138,6 @@ def load_meta(data_dir):
             raise DataError(f'{show(data_dir / f)} listed in meta.json is missing: {fix}')
     return meta
 
-
-def load_tokenizer(data_dir):
-    """The tokenizer a dataset was prepared with: .encode(text), .decode(ids), .vocab_size, .token_bytes."""
-    from data import tokenizer  # imported here so the char path never needs tiktoken
-    data_dir = Path(data_dir)
-    meta = load_meta(data_dir)
-    kind = meta['tokenizer']
-    if kind == 'char':
-        return tokenizer.CharTokenizer(meta['chars'])
-    if kind == 'bpe':
-        return tokenizer.BPETokenizer(tokenizer.load_bpe(data_dir / meta['tokenizer_file']))
-    if kind == 'gpt2':
-        return tokenizer.BPETokenizer(tokenizer.gpt2_encoding())
-    raise DataError(f"{show(data_dir / 'meta.json')}: unknown tokenizer '{kind}': run python data/{data_dir.name}/prepare.py")
 
 # -----------------------------------------------------------------------------
 # downloading
@@ -232,7 +216,7 @@ def download(url, dest, sha256=None, *, retries=5, timeout=30, backoff=1.0, chun
             return dest
         print(f'{show(dest)} has the wrong checksum: downloading it again', file=sys.stderr)
         dest.unlink()
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    make_dir(dest.parent)
     part = dest.with_name(dest.name + '.part')
     print(f'downloading {url} -> {show(dest)}')
     last = None
@@ -241,6 +225,9 @@ def download(url, dest, sha256=None, *, retries=5, timeout=30, backoff=1.0, chun
             _fetch_once(url, part, timeout, chunk)
             last = None
             break
+        except KeyboardInterrupt:
+            print(f'{show(part)} is kept: the download resumes from it next time', file=sys.stderr)
+            raise
         except _Retry as e:
             last = e
             # a host name that does not resolve means no network: one retry for a DNS hiccup, not five

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from data.common import DataError, atomic_write, show
+from data.common import DataError, atomic_write, load_meta, show
 
 # GPT-4's split pattern with numbers split into groups of 1-2 digits instead of 1-3 (nanochat's choice:
 # fewer number tokens wasted in a small vocabulary).
@@ -116,6 +116,21 @@ def load_bpe(path):
         raise DataError(f'tokenizer file {show(e.filename)} not found: {fix}') from None
     except (ValueError, KeyError) as e:
         raise DataError(f'tokenizer file {show(path)} is corrupt ({type(e).__name__}: {e}): {fix}') from None
+
+
+def load_tokenizer(data_dir):
+    """The tokenizer a dataset was prepared with: .encode(text), .decode(ids), .vocab_size, .token_bytes."""
+    data_dir = Path(data_dir)
+    meta = load_meta(data_dir)
+    kind = meta['tokenizer']
+    if kind == 'char':
+        return CharTokenizer(meta['chars'])
+    if kind == 'bpe':
+        return BPETokenizer(load_bpe(data_dir / meta['tokenizer_file']))
+    if kind == 'gpt2':
+        return BPETokenizer(gpt2_encoding())
+    raise DataError(f"{show(data_dir / 'meta.json')}: unknown tokenizer '{kind}': run python data/{data_dir.name}/prepare.py")
+
 
 # -----------------------------------------------------------------------------
 # GPT-2, from the local tiktoken cache only

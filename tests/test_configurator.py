@@ -1,25 +1,17 @@
-"""configurator.py: nanoGPT's --key=value and config-file semantics, with unknown keys and bad types refused."""
-import sys
-
+"""configurator.py: nanoGPT's --key=value and config-file semantics, with unknown keys and bad types refused, as a
+function every script calls (train.py, sample.py, model.py, sweep.py)."""
 import pytest
 
-from conftest import REPO
-from model import ConfigError
+import configurator
+from conftest import REPO, run
+from model import ConfigError, GPTConfig
 
 DEFAULTS = dict(batch_size=32, learning_rate=3e-3, compile=False, dataset='pystdlib_char', start='\n',
                 attn_rank=0.25, share='none')
 
 
-def configure(*argv, files=()):
-    ns = dict(DEFAULTS, config_keys=list(DEFAULTS), config_types={'attn_rank': (int, float, list),
-                                                                  'share': (str, int)})
-    old = sys.argv
-    sys.argv = ['train.py', *argv]
-    try:
-        exec(open(REPO / 'configurator.py').read(), ns)
-    finally:
-        sys.argv = old
-    return {k: ns[k] for k in DEFAULTS}
+def configure(*argv):
+    return configurator.configure(DEFAULTS, list(argv), {'attn_rank': (int, float, list), 'share': (str, int)})
 
 
 def test_command_line_values_are_parsed_by_type():
@@ -79,3 +71,34 @@ def test_a_failing_config_file_is_reported_in_one_line(tmp_path):
     f.write_text('batch_size = 1 / 0\n')
     with pytest.raises(ConfigError, match='failed to run: ZeroDivisionError'):
         configure(str(f))
+
+
+def test_the_defaults_are_not_changed_and_a_new_dict_is_returned():
+    before = dict(DEFAULTS)
+    c = configure('--batch_size=8')
+    assert DEFAULTS == before and c is not DEFAULTS and c['batch_size'] == 8
+
+
+def test_union_annotated_model_keys_take_each_of_their_types():
+    types = configurator.types_of(GPTConfig)
+    assert types['attn_rank'] == (int, float, list) and types['share'] == (str, int) and types['doped'] == (bool, str)
+    assert 'n_layer' not in types                                       # one type: checked against the default
+
+
+def test_defaults_of_train_py_reads_its_defaults_without_training(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)                                         # train.py would write out/ here
+    defaults, types = configurator.defaults_of(REPO / 'train.py')
+    assert defaults['max_iters'] == 1000 and defaults['out_dir'] == 'out' and defaults['linear'] == 'dense'
+    assert defaults['attn_rank'] == GPTConfig().attn_rank              # GPTConfig fields are train.py keys too
+    assert 'vocab_size' not in defaults and types == configurator.types_of(GPTConfig)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_function_and_python_train_py_refuse_bad_input_with_the_same_line():
+    """sweep.py resolves a run's config with configure(); train.py must say exactly the same."""
+    defaults, types = configurator.defaults_of(REPO / 'train.py')
+    with pytest.raises(ConfigError) as e:
+        configurator.configure(defaults, ['--n_layer=2', '--zzzz=3'], types, script='train.py')
+    assert 'see the defaults at the top of train.py' in str(e.value)
+    r = run('train.py', '--n_layer=2', '--zzzz=3')
+    assert r.returncode == 2 and r.stderr.strip() == f'error: {e.value}'

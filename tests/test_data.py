@@ -13,7 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from data.common import DataError, download, load_meta, load_tokenizer, main_guard, write_dataset  # noqa: E402
+from data.common import DataError, download, load_meta, write_dataset  # noqa: E402
+from data.tokenizer import load_tokenizer  # noqa: E402
 from data.pystdlib_char import prepare as pystdlib_char  # noqa: E402
 
 
@@ -186,7 +187,7 @@ def test_download_skips_an_existing_file_and_replaces_a_corrupt_one(server, tmp_
     assert dest.read_bytes() == b'fresh'
 
 # -----------------------------------------------------------------------------
-# write_dataset, load_meta, main_guard
+# write_dataset, load_meta, the one-line error exit
 
 
 def test_write_dataset_dtypes_shards_and_meta_last(tmp_path):
@@ -213,13 +214,20 @@ def test_load_meta_names_missing_token_files(tmp_path):
         load_meta(tmp_path / 'ds')
 
 
-def test_main_guard_prints_one_line_and_exits_2(capsys):
-    def boom():
-        raise DataError('file x.txt not found: check the path')
-    with pytest.raises(SystemExit) as e:
-        main_guard(boom)
-    assert e.value.code == 2
-    assert capsys.readouterr().err == 'error: file x.txt not found: check the path\n'
+def test_data_common_does_not_import_the_tokenizer():
+    """data.tokenizer imports data.common, never the other way round (no circle): the char path needs no tiktoken."""
+    r = subprocess.run([sys.executable, '-c', 'import sys, data.common; print(sorted(m for m in sys.modules '
+                        "if m.startswith(('data.', 'tiktoken'))))"], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == "['data.common']", r.stderr
+
+
+def test_a_data_error_in_a_prepare_script_is_one_line_and_exit_2(tmp_path):
+    script = tmp_path / 'prep.py'
+    script.write_text(f'import sys\nsys.path.insert(0, {str(ROOT)!r})\nfrom cli import exit_on_user_error\n'
+                      'from data.common import DataError\nexit_on_user_error()\n'
+                      "raise DataError('file x.txt not found:\\ncheck the path')\n")
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr == 'error: file x.txt not found: check the path\n'
 
 # -----------------------------------------------------------------------------
 # pystdlib_char: the embedded default

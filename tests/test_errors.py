@@ -59,6 +59,34 @@ CASES = [
     ('data/shakespeare_char/prepare.py', ['--input', '/nonexistent.txt', '--out_dir', '{tmp}/sc'], '/nonexistent.txt'),
     ('data/pystdlib_bpe/prepare.py', ['--vocab_size', '100', '--out_dir', '{tmp}/pb'], 'vocab_size'),
     ('data/fineweb_edu/prepare.py', ['--num_shards', '0', '--out_dir', '{tmp}/fw'], 'num_shards'),
+    # output folders
+    (T, ['--out_dir=/proc/x'], '--out_dir=/proc/x: cannot create this folder'),
+    (T, ['--out_dir='], 'out_dir is empty'),
+    (T, ['--out_dir={tmp}/bad_key.py'], 'is a file, not a folder'),
+    # a resumed run is the checkpoint's model, so a different model key (or a setting its optimizer state or data
+    # order depends on) is refused, not silently ignored
+    (T, ['--init_from=resume', '--out_dir={ckpt}', '--n_layer=3'], 'was trained with n_layer=2, not 3: resume with the same'),
+    (T, ['--init_from=resume', '--out_dir={ckpt}', '--linear=lowrank'], "was trained with linear='dense', not 'lowrank'"),
+    (T, ['--init_from=resume', '--out_dir={ckpt}', '--seed=7'], 'was trained with seed=1337, not 7'),
+    (T, ['--init_from=resume', '--out_dir={ckpt}', '--weight_decay=0.5'], 'was trained with weight_decay=0.1, not 0.5'),
+    (T, ['--share=7'], "share=7 is larger than the 2 trainable layers: use share='all'"),
+    (T, ['--linear=lora', '--lora_alpha=-1'], 'lora_alpha=-1.0 must not be negative'),
+    (T, ['--device=cuda:x'], "device='cuda:x' must be auto, cpu, cuda, cuda:N or mps"),
+    (S, ['--out_dir={ckpt}', '--device=tpu'], "device='tpu' must be auto, cpu"),
+    ('model.py', ['--linear=bogus'], "linear='bogus' is not a linear variant"),
+    ('model.py', ['--compare', '--n_layr=2'], "unknown config key 'n_layr' on the command line; did you mean n_layer"),
+    ('bench.py', ['--kernels', '--sizes=100'], '--sizes powers of two'),
+    ('bench.py', ['--layers', '--device=tpu'], "device='tpu' must be auto, cpu"),
+    ('bench.py', [], 'pick at least one section: --kernels, --layers or --variants'),
+    ('sweep.py', [], 'the following arguments are required: sweep_file'),
+    ('sweep.py', ['config/sweeps/nope.py'], "sweep file 'config/sweeps/nope.py' not found"),
+    ('sweep.py', ['{tmp}/typo_sweep.py', '--results={fresh}'], "run b: unknown config key 'n_layr'"),
+    ('sweep.py', ['{tmp}/typo_sweep.py', '--jobs=two'], "argument --jobs: invalid int value: 'two'"),
+    ('report.py', ['{tmp}'], 'results.jsonl not found: run python sweep.py'),
+    ('report.py', ['{tmp}/garbage_results', '--out={fresh}'], 'results.jsonl line 1 is not JSON'),
+    ('report.py', ['{tmp}/empty_results', '--out={fresh}'], 'no rows in'),
+    ('data/pystdlib_char/prepare.py', ['--out_dir', '/proc/x'], 'cannot create the folder /proc/x'),
+    ('data/shakespeare/prepare.py', ['--vocab_size', 'big', '--out_dir', '{fresh}'], "--vocab_size: invalid int value: 'big'"),
 ]
 
 
@@ -68,6 +96,11 @@ def places(tmp_path_factory, tiny_data):
     (tmp / 'bad_key.py').write_text('batch_size = 4\nlearning_rat = 0.1\n')
     (tmp / 'garbage').mkdir()
     (tmp / 'garbage' / 'ckpt.pt').write_bytes(b'PK\x03\x04 this is not a checkpoint')
+    (tmp / 'typo_sweep.py').write_text("runs = [dict(name='a'), dict(name='b', n_layr=3)]\n")
+    (tmp / 'garbage_results').mkdir()
+    (tmp / 'garbage_results' / 'results.jsonl').write_text('{"run": "a"\n{"run": "b"}\n')
+    (tmp / 'empty_results').mkdir()
+    (tmp / 'empty_results' / 'results.jsonl').write_text('')
     ckpt = tmp / 'ckpt'
     r = run('train.py', *TINY, f'--data_dir={tiny_data}', f'--out_dir={ckpt}', '--max_iters=1', '--eval_interval=1')
     assert r.returncode == 0, r.stderr
@@ -80,11 +113,12 @@ def places(tmp_path_factory, tiny_data):
 @pytest.mark.parametrize('script,args,message', CASES, ids=[f'{s.split("/")[-2] if "/" in s else s}:{" ".join(a)}'
                                                           for s, a, _ in CASES])
 def test_bad_input_is_one_clear_line(places, script, args, message, tmp_path):
-    args = [a.format(**places) for a in args]
-    fresh = tmp_path / 'run'   # where a train.py run without its own out_dir would write
+    fresh = tmp_path / 'run'   # where a run without its own out_dir (or a sweep, a report) would write
+    args = [a.format(fresh=fresh, **places) for a in args]
     base = []
     if script == T:
         base = [*TINY, f"--data_dir={places['data']}", f'--out_dir={fresh}']
+    before = {p: p.stat().st_mtime_ns for p in places['ckpt'].iterdir()}
     r = run(script, *base, *args, timeout=120)
     assert r.returncode == 2, (r.returncode, r.stdout[-500:], r.stderr[-1500:])
     assert 'Traceback' not in r.stderr
@@ -92,6 +126,7 @@ def test_bad_input_is_one_clear_line(places, script, args, message, tmp_path):
     assert len(lines) == 1 and lines[0].startswith('error: '), r.stderr
     assert message in lines[0], lines[0]
     assert not fresh.exists()  # nothing half-written
+    assert {p: p.stat().st_mtime_ns for p in places['ckpt'].iterdir()} == before  # nothing overwritten
 
 
 def test_there_are_at_least_twenty_distinct_bad_inputs():

@@ -11,7 +11,6 @@ parallel; each parquet shard becomes one token file train_000.bin, ... and the l
 meta.json lists them so the training loader reads them as one stream. Each document is followed by
 <|endoftext|>. Reading parquet needs pyarrow (pip install pyarrow), which is not in requirements.txt.
 """
-import argparse
 import os
 import sys
 import time
@@ -19,7 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script from anywhere
-from data.common import DataError, download, main_guard, show, start_dataset, write_bin, write_meta, dtype_for
+from cli import ArgumentParser, exit_on_user_error
+from data.common import DataError, download, show, start_dataset, write_bin, write_meta, dtype_for
 from data.tokenizer import check_vocab_size, make_tokenizer
 
 HERE = Path(__file__).resolve().parent
@@ -115,7 +115,7 @@ def prepare(out_dir=HERE, num_shards=2, base_url=URL, vocab_size=32768, tokenize
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__)
     parser.add_argument('--num_shards', type=int, default=2, help='parquet shards to use; the last one is val')
     parser.add_argument('--base_url', default=URL, help='folder URL of the shards (default: %(default)s)')
     parser.add_argument('--tokenizer', default='bpe', choices=['bpe', 'gpt2'])
@@ -131,4 +131,5 @@ def main():
 
 
 if __name__ == '__main__':
-    main_guard(main)
+    exit_on_user_error()
+    main()

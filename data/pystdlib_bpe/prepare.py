@@ -6,13 +6,13 @@ BPE trained here by rustbpe on the train files. Offline, a few seconds.
 
 Each file is followed by <|endoftext|>, so the model sees where one module ends and the next begins.
 """
-import argparse
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script from anywhere
-from data.common import main_guard, show, start_dataset, write_dataset
+from cli import ArgumentParser, exit_on_user_error
+from data.common import show, start_dataset, write_dataset
 from data.pystdlib_char.prepare import VAL_EVERY, read_sources
 from data.tokenizer import check_vocab_size, encode_docs, make_tokenizer
 
@@ -41,7 +41,7 @@ def prepare(out_dir=None, vocab_size=4096):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__)
     parser.add_argument('--vocab_size', type=int, default=4096, help='BPE vocabulary incl. 256 bytes and <|endoftext|>')
     parser.add_argument('--out_dir', default=str(HERE), help='where to write the dataset (default: %(default)s)')
     args = parser.parse_args()
@@ -49,4 +49,5 @@ def main():
 
 
 if __name__ == '__main__':
-    main_guard(main)
+    exit_on_user_error()
+    main()

@@ -8,16 +8,16 @@ Files are taken in sorted order of their path relative to the stdlib folder; eve
 val. Sorted paths keep a package's modules together, so taking every 10th spreads val across all
 packages and val reads like train (a contiguous tail would be all xml/ and zoneinfo/).
 """
-import argparse
 import sys
 import sysconfig
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script from anywhere
+from cli import ArgumentParser, exit_on_user_error
 import numpy as np
 
-from data.common import DataError, main_guard, show, write_dataset
+from data.common import DataError, show, write_dataset
 
 HERE = Path(__file__).resolve().parent
 # Test suites are excluded: they hold deliberately odd code and data (bad encodings, huge literals).
@@ -89,11 +89,12 @@ def prepare(out_dir=None):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__)
     parser.add_argument('--out_dir', default=str(HERE), help='where to write the dataset (default: %(default)s)')
     args = parser.parse_args()
     prepare(args.out_dir)
 
 
 if __name__ == '__main__':
-    main_guard(main)
+    exit_on_user_error()
+    main()

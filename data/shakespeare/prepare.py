@@ -5,12 +5,12 @@ tiktoken's gpt2 files are already in its local cache (nanoGPT's choice; needs no
 
     python data/shakespeare/prepare.py [--vocab_size=4096] [--input FILE] [--tokenizer=bpe|gpt2]
 """
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script from anywhere
-from data.common import main_guard, show, start_dataset, write_dataset
+from cli import ArgumentParser, exit_on_user_error
+from data.common import show, start_dataset, write_dataset
 from data.shakespeare_char.prepare import URL, get_text, split
 from data.tokenizer import check_vocab_size, encode_docs, make_tokenizer
 
@@ -21,7 +21,6 @@ def prepare(out_dir=HERE, input=None, url=URL, vocab_size=4096, tokenizer='bpe')
     if tokenizer == 'bpe':
         check_vocab_size(vocab_size)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     text, source = get_text(input, url, out_dir)
     train, val = split(text)
     start_dataset(out_dir)  # the old dataset goes before a new tokenizer file replaces its own
@@ -37,7 +36,7 @@ def prepare(out_dir=HERE, input=None, url=URL, vocab_size=4096, tokenizer='bpe')
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__)
     parser.add_argument('--input', help='local UTF-8 text file to use instead of downloading')
     parser.add_argument('--url', default=URL, help='where to download the text from (default: %(default)s)')
     parser.add_argument('--tokenizer', default='bpe', choices=['bpe', 'gpt2'])
@@ -48,4 +47,5 @@ def main():
 
 
 if __name__ == '__main__':
-    main_guard(main)
+    exit_on_user_error()
+    main()

@@ -6,14 +6,14 @@ Tiny Shakespeare (Karpathy's char-rnn input.txt, about 1.1 MB), character-level,
 
 The first 90% of the characters are train and the last 10% val (nanoGPT's split).
 """
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script from anywhere
+from cli import ArgumentParser, exit_on_user_error
 import numpy as np
 
-from data.common import DataError, download, main_guard, read_text, show, write_dataset
+from data.common import DataError, download, read_text, show, write_dataset
 
 HERE = Path(__file__).resolve().parent
 URL = 'https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt'
@@ -39,7 +39,6 @@ def split(text, val_fraction=0.1):
 
 def prepare(out_dir=HERE, input=None, url=URL):
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     text, source = get_text(input, url, out_dir)
     chars = ''.join(sorted(set(text)))
     stoi = {c: i for i, c in enumerate(chars)}
@@ -54,7 +53,7 @@ def prepare(out_dir=HERE, input=None, url=URL):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__)
     parser.add_argument('--input', help='local UTF-8 text file to use instead of downloading')
     parser.add_argument('--url', default=URL, help='where to download the text from (default: %(default)s)')
     parser.add_argument('--out_dir', default=str(HERE), help='where to write the dataset (default: %(default)s)')
@@ -63,4 +62,5 @@ def main():
 
 
 if __name__ == '__main__':
-    main_guard(main)
+    exit_on_user_error()
+    main()

@@ -10,13 +10,13 @@ In the files, stories are separated by '<|endoftext|>' lines. Each story is stri
 whitespace and followed by the <|endoftext|> token. Train is written in shards train_000.bin, ...
 (one per --chunk_mb of text) so the 2 GB file never has to fit in memory at once.
 """
-import argparse
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script from anywhere
-from data.common import DataError, download, main_guard, read_text, show, start_dataset, write_dataset
+from cli import ArgumentParser, exit_on_user_error
+from data.common import DataError, download, read_text, show, start_dataset, write_dataset
 from data.tokenizer import EOT, check_vocab_size, encode_docs, make_tokenizer
 
 HERE = Path(__file__).resolve().parent
@@ -62,7 +62,6 @@ def prepare(out_dir=HERE, input=None, url=URL, vocab_size=4096, tokenizer_mb=50,
     t0 = time.time()
     check_vocab_size(vocab_size)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     if input is None:
         paths = {split: download(f'{url.rstrip("/")}/{name}', out_dir / name) for split, name in FILES.items()}
         source = f'{url} ({", ".join(FILES.values())})'
@@ -99,7 +98,7 @@ def prepare(out_dir=HERE, input=None, url=URL, vocab_size=4096, tokenizer_mb=50,
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__)
     parser.add_argument('--input', help=f'local folder holding {" and ".join(FILES.values())} (no download)')
     parser.add_argument('--url', default=URL, help='folder URL the two files are downloaded from (default: %(default)s)')
     parser.add_argument('--vocab_size', type=int, default=4096, help='BPE vocabulary incl. 256 bytes and <|endoftext|>')
@@ -114,4 +113,5 @@ def main():
 
 
 if __name__ == '__main__':
-    main_guard(main)
+    exit_on_user_error()
+    main()
