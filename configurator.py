@@ -42,12 +42,12 @@ def _parse(text):
         return text  # a bare word is a string: --dataset=shakespeare_char
 
 
-def _check(key, value, where, defaults, types, script):
-    if key not in defaults:
-        near = difflib.get_close_matches(key, list(defaults), n=3, cutoff=0.5)
+def _check(key, value, where, config, types, script):
+    if key not in config:
+        near = difflib.get_close_matches(key, list(config), n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(near)}?" if near else f'; see the defaults at the top of {script}'
         raise ConfigError(f"unknown config key '{key}' {where}{hint}")
-    default = defaults[key]
+    default = config[key]  # the value so far: the default, or what an earlier argument set
     allowed = types.get(key) or ((int, float) if type(default) is float else (type(default),))
     ok = isinstance(value, allowed) and not (isinstance(value, bool) and bool not in allowed)
     if not ok:
@@ -84,12 +84,12 @@ def configure(defaults, argv, types=None, script=None):
                     continue
                 if k in config and v is config[k]:
                     continue
-                config[k] = _check(k, v, f'in {arg}', defaults, types, script)
+                config[k] = _check(k, v, f'in {arg}', config, types, script)
         else:
             key, eq, val = arg[2:].partition('=')
             if not eq:
                 raise ConfigError(f"argument '{arg}' needs a value: --{key}=VALUE")
-            config[key] = _check(key, _parse(val), 'on the command line', defaults, types, script)
+            config[key] = _check(key, _parse(val), 'on the command line', config, types, script)
     return config
 
 

@@ -102,3 +102,14 @@ def test_the_function_and_python_train_py_refuse_bad_input_with_the_same_line():
     assert 'see the defaults at the top of train.py' in str(e.value)
     r = run('train.py', '--n_layer=2', '--zzzz=3')
     assert r.returncode == 2 and r.stderr.strip() == f'error: {e.value}'
+
+
+def test_configurator_is_the_only_code_that_runs_python_files():
+    """No second configurator: no other script execs a file or parses train.py to learn its defaults (config files
+    themselves are plain Python run by the configurator, and may include one another)."""
+    import re
+    for path in REPO.glob('**/*.py'):
+        if path.name == 'configurator.py' or {'tests', 'config', '.venv'} & set(path.relative_to(REPO).parts):
+            continue
+        text = path.read_text()
+        assert not re.search(r'\bexec\(|\brunpy\b|ast\.parse', text), path

@@ -65,8 +65,8 @@ CASES = [
     (T, ['--out_dir={tmp}/bad_key.py'], 'is a file, not a folder'),
     # a resumed run is the checkpoint's model, so a different model key (or a setting its optimizer state or data
     # order depends on) is refused, not silently ignored
-    (T, ['--init_from=resume', '--out_dir={ckpt}', '--n_layer=3'], 'was trained with n_layer=2, not 3: resume with the same'),
-    (T, ['--init_from=resume', '--out_dir={ckpt}', '--linear=lowrank'], "was trained with linear='dense', not 'lowrank'"),
+    (T, ['--init_from=resume', '--out_dir={ckpt}', '--n_layer=3'], 'trained with n_layer=2, not 3: resume with the same'),
+    (T, ['--init_from=resume', '--out_dir={ckpt}', '--linear=lowrank'], "trained with linear='dense', not 'lowrank'"),
     (T, ['--init_from=resume', '--out_dir={ckpt}', '--seed=7'], 'was trained with seed=1337, not 7'),
     (T, ['--init_from=resume', '--out_dir={ckpt}', '--weight_decay=0.5'], 'was trained with weight_decay=0.1, not 0.5'),
     (T, ['--share=7'], "share=7 is larger than the 2 trainable layers: use share='all'"),
@@ -86,7 +86,7 @@ CASES = [
     ('report.py', ['{tmp}/garbage_results', '--out={fresh}'], 'results.jsonl line 1 is not JSON'),
     ('report.py', ['{tmp}/empty_results', '--out={fresh}'], 'no rows in'),
     ('data/pystdlib_char/prepare.py', ['--out_dir', '/proc/x'], 'cannot create the folder /proc/x'),
-    ('data/shakespeare/prepare.py', ['--vocab_size', 'big', '--out_dir', '{fresh}'], "--vocab_size: invalid int value: 'big'"),
+    ('data/shakespeare/prepare.py', ['--vocab_size', 'big', '--out_dir', '{fresh}'], "invalid int value: 'big'"),
 ]
 
 

@@ -195,3 +195,14 @@ def test_report_writes_envelopes_and_perplexity_time_parameters_memory(tmp_path)
     md = (out / 'report.md').read_text()
     assert '## Perplexity, time to target, parameters, memory' in md
     assert f'| r1 | dense | 1 | {math.exp(2.8):.2f} | 20 | 100,000 | 2,000 | 500 |' in md
+
+
+def test_a_line_cut_by_a_kill_is_skipped_and_a_corrupt_line_is_named(tmp_path):
+    from cli import UsageError, read_jsonl
+    path = tmp_path / 'results.jsonl'
+    path.write_text('{"run": "a"}\n{"run": "b"}\n{"run": "c", "cur')         # the last write was killed
+    assert read_jsonl(path) == [{'run': 'a'}, {'run': 'b'}]
+    path.write_text('{"run": "a"}\n{"run": \n{"run": "c"}\n')
+    with pytest.raises(UsageError, match='results.jsonl line 2 is not JSON'):
+        read_jsonl(path)
+    assert read_jsonl(tmp_path / 'none.jsonl') == []

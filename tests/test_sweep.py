@@ -363,3 +363,19 @@ def test_a_flops_budget_in_base_gives_every_run_the_same_compute_in_the_plan(tmp
     for e in plans:
         per_iter = e['C_actual'] / (e['tokens'] // (8 * 32))
         assert e['C_actual'] >= 4e11 > e['C_actual'] - per_iter          # each within one step of the budget
+
+
+def test_a_run_resolves_through_the_configurator_as_train_py_would(tmp_path):
+    """Base config files, then the sweep's base dict, then the run's overrides, then the seed: the same command line
+    train.py gets, resolved by configurator.configure (the one code that runs config files)."""
+    (tmp_path / 'x.py').write_text("linear = 'lowrank'\nattn_rank = 0.5\nmax_iters = 7\n")
+    sweep = sw.Sweep(name='t', path='t.py', base_files=[str(tmp_path / 'x.py')], base=dict(attn_rank=8), runs=[],
+                     seeds=[1])
+    cfg = sw.resolve_config(sweep, dict(mlp_rank=[4, 4, 4, 4]), 5, sw.train_defaults())
+    assert (cfg['linear'], cfg['attn_rank'], cfg['mlp_rank'], cfg['max_iters'], cfg['seed']) == \
+        ('lowrank', 8, [4, 4, 4, 4], 7, 5)
+    assert sw.train_args(sweep, dict(mlp_rank=[4, 4, 4, 4]), 5) == \
+        [str(tmp_path / 'x.py'), '--attn_rank=8', '--mlp_rank=[4, 4, 4, 4]', '--seed=5']
+    with pytest.raises(sw.SweepError, match="t.py: run a: mlp_rank='x' on the command line has type str"):
+        sw.check_configs(sw.Sweep(name='t', path='t.py', base_files=[], base={},
+                                  runs=[sw.RunSpec('a', None, dict(mlp_rank='x'), None)], seeds=[1]))
