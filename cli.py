@@ -8,7 +8,6 @@ import argparse
 import json
 import math
 import os
-import signal
 import sys
 
 
@@ -20,11 +19,10 @@ class UsageError(ValueError):
 def exit_on_user_error():
     """From now on an uncaught exception carrying `exit_code` (ConfigError, DataError, CheckpointError, SweepError,
     UsageError, ...) prints `error: <message>` on one line and exits with that code, without a traceback; Ctrl-C
-    prints `error: interrupted` and exits 130; a closed pipe (`| head`) ends the script quietly."""
-    if hasattr(signal, 'SIGPIPE'):
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-
+    prints `error: interrupted` and exits 130; a closed pipe (`python sample.py | head`) ends the script quietly."""
     def hook(exc_type, exc, tb, default=sys.excepthook):
+        if issubclass(exc_type, BrokenPipeError):
+            os._exit(141)  # as if killed by SIGPIPE, the Unix way for a reader that stopped reading
         if issubclass(exc_type, KeyboardInterrupt):
             code, message = 130, 'interrupted'
         elif getattr(exc_type, 'exit_code', None) is not None:

@@ -97,12 +97,14 @@ def defaults_of(script):
     """(defaults, types) of a script that calls configure() (sweep.py reads train.py's): the script runs up to its
     configure() call and stops there, before anything is built or written."""
     _reading_defaults.append(script)
+    hook = sys.excepthook  # the script may install its error handler before configure(): not ours to keep
     try:
         runpy.run_path(str(script), run_name='__defaults__')
     except _Defaults as d:
         return d.args
     finally:
         _reading_defaults.pop()
+        sys.excepthook = hook
     raise ConfigError(f'{script} never calls configure()')
 
 

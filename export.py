@@ -27,7 +27,9 @@ import torch
 
 from model import GPT, Block, ConfigError, config_from_dict
 from checkpoint import load_checkpoint, load_model_state
-from data.common import load_tokenizer, DATA_ROOT
+from cli import make_dir
+from data.common import DATA_ROOT
+from data.tokenizer import load_tokenizer
 
 
 def require_transformers():
@@ -202,7 +204,7 @@ def export(ckpt_path, hf_dir, data_dir=None):
     data_dir = data_dir or config.get('data_dir') or DATA_ROOT / config['dataset']
     tokenizer, ids = hf_tokenizer(load_tokenizer(data_dir))
     hf = hf_model(model, ids)
-    os.makedirs(hf_dir, exist_ok=True)
+    make_dir(hf_dir, '--hf_dir')
     hf.save_pretrained(hf_dir)
     tokenizer.save_pretrained(hf_dir)
     return hf, tokenizer
@@ -213,8 +215,11 @@ if __name__ == '__main__':
     ckpt = 'ckpt.pt'          # or best.pt
     hf_dir = ''               # '' = out_dir + '-hf'
     data_dir = ''             # the dataset folder whose tokenizer goes with the model; '' = the checkpoint's
-    config_keys = ['out_dir', 'ckpt', 'hf_dir', 'data_dir']
-    exec(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'configurator.py')).read())
+    import sys
+    from cli import exit_on_user_error
+    from configurator import configure
+    exit_on_user_error()  # bad input: one line, exit 2, no traceback
+    globals().update(configure(dict(out_dir=out_dir, ckpt=ckpt, hf_dir=hf_dir, data_dir=data_dir), sys.argv[1:]))
     hf_dir = hf_dir or out_dir.rstrip('/') + '-hf'
     export(os.path.join(out_dir, ckpt), hf_dir, data_dir or None)
     print(f'wrote {hf_dir}: load it with AutoModelForCausalLM.from_pretrained({hf_dir!r})')

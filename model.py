@@ -1328,11 +1328,10 @@ if __name__ == '__main__':
     from cli import exit_on_user_error
     from configurator import configure, types_of
     exit_on_user_error()  # bad input: one line, exit 2, no traceback
-    argv = [a for a in sys.argv[1:] if a != '--compare']
     defaults = asdict(GPTConfig())
-    config = configure(defaults, argv, types_of(GPTConfig))
-    kw = {k: v for k, v in config.items() if v != defaults[k]}
-    if len(argv) < len(sys.argv) - 1:
+    config = configure(defaults, [a for a in sys.argv[1:] if a != '--compare'], types_of(GPTConfig))
+    kw = {k: v for k, v in config.items() if v != defaults[k]}  # what the command line changed
+    if '--compare' in sys.argv[1:]:
         print(compare(**kw))
     else:
         model = GPT(GPTConfig(**kw))

@@ -1,5 +1,7 @@
 """configurator.py: nanoGPT's --key=value and config-file semantics, with unknown keys and bad types refused, as a
 function every script calls (train.py, sample.py, model.py, sweep.py)."""
+import sys
+
 import pytest
 
 import configurator
@@ -92,6 +94,7 @@ def test_defaults_of_train_py_reads_its_defaults_without_training(tmp_path, monk
     assert defaults['attn_rank'] == GPTConfig().attn_rank              # GPTConfig fields are train.py keys too
     assert 'vocab_size' not in defaults and types == configurator.types_of(GPTConfig)
     assert list(tmp_path.iterdir()) == []
+    assert sys.excepthook is sys.__excepthook__ or sys.excepthook.__module__ != 'cli'  # train.py's handler not kept
 
 
 def test_the_function_and_python_train_py_refuse_bad_input_with_the_same_line():

@@ -11,7 +11,7 @@ from model import GPT, GPTConfig
 
 transformers = pytest.importorskip('transformers')
 export = pytest.importorskip('export')
-from data.common import load_tokenizer  # noqa: E402
+from data.tokenizer import load_tokenizer  # noqa: E402
 from data import tokenizer as T  # noqa: E402
 
 VARIANTS = {
