@@ -28,7 +28,6 @@ edge of its grid is flagged.
 """
 import json
 import math
-import os
 import sys
 from collections import OrderedDict
 from pathlib import Path

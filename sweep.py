@@ -58,6 +58,8 @@ SWEEP_KEYS = ('name', 'base', 'runs', 'seeds', 'target_loss', 'jobs', 'nproc', '
               'lr_grid_max_extend')
 RUN_KEYS = ('name', 'family', 'seeds', 'lr_grid')  # a run dict's keys that are the sweep's, not train.py's
 RESERVED = ('out_dir', 'init_from', 'seed')  # set by the sweep itself
+
+
 class SweepError(ValueError):
     """A sweep file or command line that cannot run: one line, exit code 2."""
     exit_code = 2
