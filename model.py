@@ -950,7 +950,7 @@ def validate(cfg):
                        ('doped_layer', ('mlp', 'block'))):
         if getattr(cfg, key) not in valid:
             raise ConfigError(f"{key}={getattr(cfg, key)!r} is not one of {', '.join(valid)}")
-    for key in ('lora_alpha', 'factor_lr_mult', 'alpha_lr_mult', 'diag_lr_mult'):  # 0 has a meaning, see GPTConfig
+    for key in ('lora_alpha', 'variant_lr_mult'):  # 0 has a meaning, see GPTConfig
         if getattr(cfg, key) < 0:
             raise ConfigError(f'{key}={getattr(cfg, key)} must not be negative')
     if cfg.rank_schedule not in RANK_SCHEDULES:
