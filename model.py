@@ -1188,7 +1188,7 @@ class GPT(nn.Module):
                 return t
             with torch.random.fork_rng(devices=[idx.device] if idx.is_cuda else []), torch.enable_grad(), \
                     torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-                self(idx, idx)  # the graph (and what it saved) is freed on return; dropout's draws are undone
+                self(idx, idx, reduction='none')  # saves what a training loss does; freed on return, dropout's draws undone
             out['activation_bytes_per_token'] = sum(saved.values()) / idx.numel()
         return out
 
