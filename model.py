@@ -316,8 +316,9 @@ class BlockDiagLinear(VariantLinear):
 
 # random bases: W = W0 + c · reshape(P α), P a frozen random projection regenerated from seeds
 
-BASIS_CHUNK = 1 << 15  # dense projection: directions are regenerated this many elements at a time (or one
-                       # direction when out*in is larger), so the working set never grows with d
+BASIS_CHUNK = 1 << 19  # dense projection: directions are regenerated this many elements at a time (or one
+                       # direction when out*in is larger): one Philox call per chunk amortises its ~100 small ops,
+                       # and the working set (2 MB of fp32 signs) is fixed in d
 PROJECTIONS = ('dense', 'fastfood', 'fft')
 
 
@@ -348,9 +349,10 @@ class RandomBasisLinear(VariantLinear):
     """W = W0 + c · reshape(P α, (out, in)): the machinery shared by `basis` and `intrinsic` (Li et al. 2018's offset
     form). W0 is the dense init and α starts at 0, so W starts exactly at W0. P (D x d, D = out*in, unit-norm columns)
     is never stored: its random parts are redrawn from seeds in forward and again in backward (ProjectAlpha), or kept
-    as buffers with cfg.basis_cache. Projections (docs/variants.md#the-three-projections):
-      dense     column k = W_k / ||W_k||_F, W_k ~ N(0, 1)^(out x in) from stream k of key 'W'
-      fastfood  (H G Π H B [α; 0])[:D] / (sqrt(L) ||G|| sqrt(D/L)), H unnormalised, length L = next pow2 >= max(D, d)
+    as buffers with cfg.basis_cache. Every random part of P is a sign or an index, cheap to redraw; only W0 is Gaussian.
+    Projections (docs/variants.md#the-three-projections):
+      dense     column k = W_k / sqrt(D), W_k ∈ {±1}^(out x in) from stream k of key 'W' (Achlioptas 2003): unit norm
+      fastfood  (H G Π H B [α; 0])[:D] / sqrt(L D), H unnormalised, G, B ±1, length L = next pow2 >= max(D, d)
       fft       sqrt(N/D) (B ⊙ Hartley(Π^T [α; 0]))[:D], N = max(D, d): Ghosh's FFT Fastfood, factors transposed
     """
     def __init__(self, cfg, role, layer_idx, in_features, out_features, std, d, projection, pure=False):
@@ -372,7 +374,7 @@ class RandomBasisLinear(VariantLinear):
             if projection == 'dense':
                 self.register_buffer('Wk', torch.cat([Wk for _, Wk in self._directions(None)]), persistent=False)
             else:
-                for name in ('B', 'G', 'perm', 'perm_inv') if projection == 'fastfood' else ('B', 'perm'):
+                for name in ('B', 'G', 'perm') if projection == 'fastfood' else ('B', 'perm'):
                     self.register_buffer(name, self._draw(name, None), persistent=False)
 
     def _draw(self, name, device):
@@ -381,25 +383,25 @@ class RandomBasisLinear(VariantLinear):
         if name == 'B':
             return philox.signs(self.keys['B'], d if fastfood else N, device)       # ±1, (d,): fastfood reads B[:d]
         if name == 'G':
-            return philox.gaussian(self.keys['G'], N, device)                       # (L,)
+            return philox.signs(self.keys['G'], N, device)                          # ±1, (L,): H G Π H / L orthogonal
         idx = torch.arange(N if fastfood else d, device=device)                     # fft reads perm[:d] only
-        return (philox.perm if name == 'perm' else philox.perm_inverse)(self.keys['perm'], N, idx)
+        return philox.perm(self.keys['perm'], N, idx)
 
     def random_parts(self, device, names):
-        """fastfood / fft: {name: tensor} of the named parts (B, G, perm, perm_inv) on device, cached or drawn."""
+        """fastfood / fft: {name: tensor} of the named parts (B, G, perm) on device, cached or drawn."""
         return {name: getattr(self, name) if self.cache else self._draw(name, device) for name in names}
 
     def _directions(self, device):
         """dense: yields (k0, Wk) with Wk (c, D) the unit-norm directions k0 .. k0+c-1, c*D <= max(D, BASIS_CHUNK),
-        direction k drawn from stream k of the key 'W' on device."""
+        direction k = signs / sqrt(D) from stream k of the key 'W' on device (32 signs per Philox word)."""
         if self.cache and hasattr(self, 'Wk'):
             yield 0, self.Wk
             return
         D = self.n_emulated
         c = max(1, BASIS_CHUNK // D)
         for k0 in range(0, self.d, c):
-            Wk = philox.gaussian(self.keys['W'], D, device, stream=range(k0, min(k0 + c, self.d)))   # (c, D)
-            yield k0, Wk.div_(Wk.norm(dim=1, keepdim=True))
+            Wk = philox.signs(self.keys['W'], D, device, stream=range(k0, min(k0 + c, self.d)))      # (c, D)
+            yield k0, Wk.mul_(1 / math.sqrt(D))
 
     def project(self, alpha):
         """P α: (d,) -> (D,), flat like W.view(-1). Called without autograd by ProjectAlpha."""
@@ -410,10 +412,10 @@ class RandomBasisLinear(VariantLinear):
                 delta += alpha[k0:k0 + Wk.size(0)] @ Wk                          # sum_k α_k W_k, c directions at once
             return delta
         if self.projection == 'fastfood':
-            r = self.random_parts(alpha.device, ('B', 'G', 'perm'))
-            h = hadamard_transform(F.pad(alpha * r['B'], (0, N - d)), scale=1.0)       # H B [α; 0]       (L,)
-            h = hadamard_transform(h[r['perm']] * r['G'], scale=1.0)                   # H G Π H B [α; 0] (L,)
-            return h[:D] / (math.sqrt(N) * r['G'].norm() * math.sqrt(D / N))
+            r, m = self.random_parts(alpha.device, ('B', 'G', 'perm')), next_pow2(d)
+            h = hadamard_transform(F.pad(alpha * r['B'], (0, m - d)), scale=1.0)       # H_m B [α; 0]     (m,)
+            h = hadamard_transform(h[r['perm'] & (m - 1)] * r['G'], scale=1.0)         # H G Π H B [α; 0] (L,)
+            return h[:D] / math.sqrt(N * D)     # H_L [v; 0] = tile(H_m v): (Π tile(u))_i = u[perm[i] mod m]
         r = self.random_parts(alpha.device, ('B', 'perm'))
         x = alpha.new_zeros(N).index_copy_(0, r['perm'], alpha)                       # Π^T [α; 0]       (N,)
         return (hartley(x) * r['B'])[:D] * math.sqrt(N / D)
@@ -424,10 +426,10 @@ class RandomBasisLinear(VariantLinear):
         if self.projection == 'dense':
             return torch.cat([Wk @ g for _, Wk in self._directions(g.device)])     # <G_W, W_k>
         if self.projection == 'fastfood':
-            r = self.random_parts(g.device, ('B', 'G', 'perm_inv'))
-            h = hadamard_transform(F.pad(g, (0, N - D)), scale=1.0) * r['G']
-            h = hadamard_transform(h[r['perm_inv']], scale=1.0)[:d] * r['B']        # Π^T v = v[perm^-1]
-            return h / (math.sqrt(N) * r['G'].norm() * math.sqrt(D / N))
+            r, m = self.random_parts(g.device, ('B', 'G', 'perm')), next_pow2(d)
+            h = hadamard_transform(F.pad(g, (0, N - D)), scale=1.0) * r['G']            # G H [g; 0]       (L,)
+            h = h.new_zeros(m).index_add_(0, r['perm'] & (m - 1), h)                   # fold of Π^T h    (m,)
+            return hadamard_transform(h, scale=1.0)[:d] * r['B'] / math.sqrt(N * D)    # (H_L w)[:m] = H_m fold(w)
         r = self.random_parts(g.device, ('B', 'perm'))
         y = F.pad(g * math.sqrt(N / D), (0, N - D)) * r['B']
         return hartley(y)[r['perm']]
@@ -471,7 +473,8 @@ class RandomBasisLinear(VariantLinear):
         if self.projection == 'dense':
             one_way = 2 * d * D                                     # a multiply-add per entry and direction
         elif self.projection == 'fastfood':
-            one_way = 2 * N * int(math.log2(N)) + d + N + D         # two Hadamards (adds), B, G, the divisor
+            m = next_pow2(d)                                        # H_L on [v; 0] costs H_m and a gather of L
+            one_way = N * int(math.log2(N)) + m * int(math.log2(m)) + d + 2 * N + D   # Hadamards, B, G, Π, divisor
         else:
             one_way = 5 * N * math.ceil(math.log2(N)) + 2 * N       # one complex FFT, Hartley and B
         return 2 * one_way + D * (not self.pure)

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
-from kernels.hadamard import sylvester
+from kernels.hadamard import hadamard_transform, sylvester
 from kernels import philox
 from model import GPT, GPTConfig, ConfigError, RandomBasisLinear, IntrinsicLinear, ProjectAlpha, config_from_dict, \
     make_linear
@@ -51,17 +51,17 @@ def batch(V, B=4, T=16, seed=0):
 def explicit_P(layer):
     """The layer's projection as an explicit (D, d) float64 matrix, built from the math (not from layer.project)."""
     D, d, N = layer.n_emulated, layer.d, layer.N
-    if layer.projection == 'dense':  # column k = W_k / ||W_k||, W_k drawn one at a time from stream k of key 'W'
-        cols = [philox.gaussian(layer.keys['W'], D, stream=k) for k in range(d)]
-        return torch.stack([c / c.norm() for c in cols], 1).double()
+    if layer.projection == 'dense':  # column k = W_k / sqrt(D), W_k ±1 drawn one at a time from stream k of key 'W'
+        cols = [philox.signs(layer.keys['W'], D, stream=k).double() for k in range(d)]
+        return torch.stack(cols, 1) / math.sqrt(D)
     names = ('B', 'G', 'perm') if layer.projection == 'fastfood' else ('B', 'perm')
     r = {k: v.double() if v.is_floating_point() else v for k, v in layer.random_parts('cpu', names).items()}
-    if layer.projection == 'fastfood':  # Li et al.: (H G Π H B)[:D, :d] / (sqrt(L ||G||^2) sqrt(D/L)), B of length d
+    if layer.projection == 'fastfood':  # (H G Π H B)[:D, :d] / sqrt(L D), G and B ±1, B of length d
         H = sylvester(N, torch.float64)
         Pi = torch.zeros(N, N, dtype=torch.float64)
         Pi[torch.arange(N), r['perm']] = 1            # (Π v)_i = v_perm[i]
         M = (H @ torch.diag(r['G']) @ Pi @ H)[:, :d] * r['B']
-        return M[:D] / (math.sqrt(N) * r['G'].norm() * math.sqrt(D / N))
+        return M[:D] / math.sqrt(N * D)
     # fft, column by column: entry j of column k is sqrt(N/D) B_j cas(2 pi j perm[k] / N) / sqrt(N)
     j = torch.arange(D, dtype=torch.float64)
     cols = []
@@ -141,9 +141,11 @@ def test_flops_are_a_dense_layers_per_token_plus_materialisation_per_step():
     assert basis['step'] == sum(4 * 8 * m.n_emulated + m.n_emulated for m in layers)
     W0 = sum(m.n_emulated for m in layers)                    # the only frozen weights a token meets
     assert basis['C_frozen_2_3'] == basis['C_train'] + 4 * W0
-    # fastfood: two Hadamards of L log2 L adds and three diagonals, each way; cheaper than dense once d >> log2 L
+    # fastfood: one Hadamard of L log2 L adds, one of d (the other factor of H_L acts on d nonzeros), two diagonals,
+    # Π and the divisor, each way; cheaper than dense once d >> log2 L
     ff = build('basis', 'fastfood', d=64).flops_per_token()
-    assert ff['step'] == sum(2 * (2 * D * int(math.log2(D)) + 64 + 2 * D) + D for D in (m.n_emulated for m in layers))
+    assert ff['step'] == sum(2 * (D * int(math.log2(D)) + 64 * 6 + 64 + 3 * D) + D
+                             for D in (m.n_emulated for m in layers))
     assert ff['step'] < build('basis', 'dense', d=64).flops_per_token()['step'] / 4
 
 
@@ -188,6 +190,34 @@ def test_fft_projection_has_exactly_orthonormal_columns():
     cfg = GPTConfig(**MICRO, linear='basis', basis_dim=40, basis_projection='fft')
     P = explicit_P(make_linear(cfg, 'mlp.fc', 0, 16, 64))       # (1024, 40)
     assert torch.allclose(P.T @ P, torch.eye(40, dtype=torch.float64), atol=1e-10)
+
+
+def test_dense_projection_has_exactly_unit_norm_sign_columns():
+    cfg = GPTConfig(**MICRO, linear='basis', basis_dim=40, basis_projection='dense')
+    P = explicit_P(make_linear(cfg, 'mlp.fc', 0, 16, 64))       # (1024, 40)
+    assert torch.equal(P.abs(), torch.full_like(P, 1 / 32))    # ±1/sqrt(D): Achlioptas's binary coins
+    assert torch.allclose(P.norm(dim=0), torch.ones(40, dtype=torch.float64), atol=1e-12)
+    cos = P.T @ P - torch.eye(40, dtype=torch.float64)
+    assert cos.abs().max() < 5 / math.sqrt(1024)                # nearly orthogonal, as Gaussian directions
+
+
+def test_fastfood_projection_of_a_power_of_two_layer_has_exactly_orthonormal_columns():
+    # D = 1024 = L: H G Π H B / L is a product of orthogonal matrices when G and B are ±1
+    cfg = GPTConfig(**MICRO, linear='basis', basis_dim=40, basis_projection='fastfood')
+    layer = make_linear(cfg, 'mlp.fc', 0, 16, 64)
+    P = explicit_P(layer)                                       # (1024, 40)
+    assert torch.allclose(P.T @ P, torch.eye(40, dtype=torch.float64), atol=1e-10)
+    columns = torch.stack([layer.project(e) for e in torch.eye(40)], 1)
+    assert torch.allclose(columns.double(), P, atol=1e-6)
+
+
+@pytest.mark.parametrize('m,L', [(1, 8), (4, 64), (16, 16)])
+def test_hadamard_of_a_zero_padded_vector_is_a_tile_and_its_head_a_fold(m, L):
+    # what fastfood's project / project_T use in place of the first / last full length-L transform
+    H = lambda x: hadamard_transform(x, scale=1.0)
+    v, g = torch.randn(m, dtype=torch.float64), torch.randn(L, dtype=torch.float64)
+    assert torch.allclose(H(F.pad(v, (0, L - m))), H(v).repeat(L // m))
+    assert torch.allclose(H(g)[:m], H(g.view(L // m, m).sum(0)))
 
 
 def test_fastfood_columns_have_unit_norm_and_distinct_seeds_are_uncorrelated():
@@ -283,7 +313,7 @@ def test_every_frozen_tensor_regenerates_identically_cached_or_drawn_afresh(vari
         if projection == 'dense':
             m.cache = False
             assert torch.equal(torch.cat([Wk for _, Wk in m._directions('cpu')]), m.Wk)
-        for name in ('B', 'G', 'perm', 'perm_inv'):
+        for name in ('B', 'G', 'perm'):
             if hasattr(m, name):
                 assert torch.equal(m._draw(name, 'cpu'), getattr(m, name)), name
 
@@ -338,7 +368,8 @@ def step_memory(d):
     return state + sum(saved.values()) + largest.nbytes
 
 
-def test_peak_memory_of_a_step_does_not_grow_with_d():
+def test_peak_memory_of_a_step_does_not_grow_with_d(monkeypatch):
+    monkeypatch.setattr('model.BASIS_CHUNK', 1 << 14)   # a chunk below the tiny model's bases: d shows, if it grows
     small, large = step_memory(8), step_memory(512)
     assert large < 1.1 * small
     D = 32 * 128
