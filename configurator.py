@@ -23,7 +23,9 @@ from model import ConfigError
 
 
 def run_file(path, ns, what='config file'):
-    """exec the Python file at `path` in the dict `ns`; an error inside it becomes one line naming the file."""
+    """exec the Python file at `path` in the dict `ns`; an error inside it becomes one line naming the file. The file
+    may call include('config/other.py') to run another file first, in the same namespace (a base config)."""
+    ns.setdefault('include', lambda other: run_file(other, ns, what))
     try:
         exec(builtins.compile(open(path).read(), path, 'exec'), ns)  # builtins': train.py has a `compile` key
     except Exception as e:

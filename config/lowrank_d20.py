@@ -5,7 +5,7 @@
 # (25%), C_train 0.59 GFLOP/token against 2.36, and a 1.06 GB checkpoint against 2.24 GB. The token budget is
 # kept equal to dense's so the two are compared at the same data (not at 20 tokens per trainable parameter).
 #   torchrun --standalone --nproc_per_node=8 train.py config/lowrank_d20.py
-exec(open('config/dense_d20.py').read())
+include('config/dense_d20.py')  # configurator.py runs it first, in this namespace
 out_dir = 'out-lowrank-d20'
 linear = 'lowrank'
 attn_rank = 0.25

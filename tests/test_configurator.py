@@ -109,10 +109,21 @@ def test_the_function_and_python_train_py_refuse_bad_input_with_the_same_line():
 
 def test_configurator_is_the_only_code_that_runs_python_files():
     """No second configurator: no other script execs a file or parses train.py to learn its defaults (config files
-    themselves are plain Python run by the configurator, and may include one another)."""
+    themselves are plain Python run by the configurator, and include one another through it)."""
     import re
     for path in REPO.glob('**/*.py'):
-        if path.name == 'configurator.py' or {'tests', 'config', '.venv'} & set(path.relative_to(REPO).parts):
+        if path.name == 'configurator.py' or {'tests', '.venv'} & set(path.relative_to(REPO).parts):
             continue
         text = path.read_text()
         assert not re.search(r'\bexec\(|\brunpy\b|ast\.parse', text), path
+
+
+def test_a_config_file_includes_a_base_config_through_the_configurator(tmp_path):
+    base, top = tmp_path / 'base.py', tmp_path / 'top.py'
+    base.write_text('batch_size = 4\nlearning_rate = 1e-3\n')
+    top.write_text(f"include({str(base)!r})\nlearning_rate = 2e-3\n")
+    c = configure(str(top))
+    assert c['batch_size'] == 4 and c['learning_rate'] == 2e-3
+    top.write_text("include('nowhere.py')\n")
+    with pytest.raises(ConfigError, match='nowhere.py'):
+        configure(str(top))
