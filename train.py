@@ -31,7 +31,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from model import GPT, GPTConfig, ConfigError, config_from_dict, iters_for_budget, peak_flops
 from checkpoint import save_checkpoint, load_checkpoint, load_model_state, CheckpointError
 from configurator import configure, pick_device, types_of
-from cli import exit_on_user_error, make_dir
+from cli import exit_on_user_error, make_dir, read_jsonl
 from data.common import load_meta, DATA_ROOT
 from data.tokenizer import load_tokenizer
 
@@ -406,11 +406,11 @@ if master:
                        world_size=world_size, device=device, dtype=dtype), f, indent=2)
     log_path = os.path.join(out_dir, 'log.jsonl')
     if init_from == 'resume' and os.path.exists(log_path):
-        # drop what the interrupted run logged after its checkpoint: the resumed run logs it again
-        with open(log_path) as f:
-            kept = [line for line in f if line.strip() and json.loads(line)['iter'] < iter_num]
+        # drop what the interrupted run logged after its checkpoint (and a last line a kill cut short): the resumed
+        # run logs it again
+        kept = [r for r in read_jsonl(log_path) if r['iter'] < iter_num]
         with open(log_path + '.tmp', 'w') as f:
-            f.writelines(kept)
+            f.writelines(json.dumps(r) + '\n' for r in kept)
         os.replace(log_path + '.tmp', log_path)
     elif init_from == 'scratch' and os.path.exists(log_path):
         os.remove(log_path)

@@ -48,13 +48,16 @@ def test_each_variant_trains_and_samples(tmp_path, tiny_data, variant):
     assert s.returncode == 0, s.stderr
 
 
-def test_resume_continues_from_the_saved_iteration(tmp_path, tiny_data):
+def test_resume_continues_from_the_saved_iteration_past_a_log_line_cut_by_a_kill(tmp_path, tiny_data):
     out, _ = train(tmp_path, tiny_data, '--max_iters=20', '--eval_interval=10')
     assert load_checkpoint(out / 'ckpt.pt')['iter_num'] == 20
+    with open(out / 'log.jsonl', 'a') as f:
+        f.write('{"iter": 21, "lo')                      # a write cut short by a kill
     _, r = train(tmp_path, tiny_data, '--max_iters=30', '--eval_interval=10', '--init_from=resume',
                  '--lr_decay_iters=20')
     assert load_checkpoint(out / 'ckpt.pt')['iter_num'] == 30
     assert 'iter 20:' in r.stdout and 'iter 0:' not in r.stdout
+    assert max(rec['iter'] for rec in read_log(out)) == 30    # the torn line is gone, the log reads whole
 
 
 EXACT = ['--max_iters=300', '--eval_interval=50', '--log_interval=1', '--dropout=0.1']
