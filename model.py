@@ -330,19 +330,36 @@ def hartley(x):
 
 
 class ProjectAlpha(torch.autograd.Function):
-    """ΔW = P α (flat, (D,)) for a RandomBasisLinear. forward materialises it; backward returns grad α = P^T G_W,
-    regenerating P from its seeds a second time. Nothing is saved for backward: no d x D tensor is ever kept.
+    """ΔW = P α (flat, (D,)) for a RandomBasisLinear, paid once per optimizer step, not once per micro-step: forward
+    reuses the layer's last ΔW while α is unchanged (same tensor, same version counter), and backward adds each
+    micro-step's G_W to a running sum, projecting grad α = P^T ΣG_W only when the layer's `project_grad` is set
+    (GPT.last_micro_step: train.py sets it on the last micro-step only; by default every backward projects). P is
+    regenerated from its seeds, never stored: no d x D tensor is ever kept. Under torch.compile both run every call.
     Runs in fp32 under autocast: ΔW is added to an fp32 W0 and α's gradient sums D products."""
     @staticmethod
     @torch.amp.custom_fwd(device_type='cuda', cast_inputs=torch.float32)
     def forward(ctx, alpha, layer):
-        ctx.layer = layer
-        return layer.project(alpha)
+        ctx.layer, ctx.d = layer, alpha.numel()
+        if torch.compiler.is_compiling():
+            return layer.project(alpha)
+        key = (alpha.data_ptr(), alpha._version, alpha.dtype, alpha.device)
+        if layer.delta_key != key:
+            layer.delta, layer.delta_key = layer.project(alpha), key
+        return layer.delta.detach()                                 # a new tensor on the cached storage
 
     @staticmethod
     @torch.amp.custom_bwd(device_type='cuda')
     def backward(ctx, grad):
-        return ctx.layer.project_T(grad), None
+        layer = ctx.layer
+        if torch.compiler.is_compiling():
+            return layer.project_T(grad), None
+        if layer.grad_sum is not None:
+            grad = layer.grad_sum.add_(grad)
+        if not layer.project_grad:                                  # an earlier micro-step: keep the sum, α gets 0
+            layer.grad_sum = grad if layer.grad_sum is not None else grad.clone()
+            return grad.new_zeros(ctx.d), None
+        layer.grad_sum = layer.delta = layer.delta_key = None       # α changes at the optimizer step that follows
+        return layer.project_T(grad), None
 
 
 class RandomBasisLinear(VariantLinear):
@@ -361,6 +378,8 @@ class RandomBasisLinear(VariantLinear):
             raise ConfigError(f"projection '{projection}' of {role} is not one of {', '.join(PROJECTIONS)}")
         self.keys = {p: frozen_key(cfg, layer_idx, role, p) for p in ('W0', 'W', 'B', 'G', 'perm')}  # P's seeds
         self.projection, self.cache, self.pure = projection, cfg.basis_cache, pure
+        self.delta = self.delta_key = self.grad_sum = None          # ProjectAlpha's per-step state
+        self.project_grad = True
         if not pure:  # the pure form W = c P α has no offset
             self.register_buffer('W0', randn((out_features, in_features), self.keys['W0'], std), persistent=False)
         self.set_dim(d)
@@ -1030,6 +1049,13 @@ class GPT(nn.Module):
         loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1,
                                reduction=reduction)
         return logits, loss
+
+    def last_micro_step(self, last):
+        """Gradient accumulation: call before each micro-step's backward, True on the last one. Random bases then
+        project their summed G_W to grad α once per optimizer step (ProjectAlpha); earlier micro-steps give α 0."""
+        for _, _, m in self.variant_modules():
+            if isinstance(m, RandomBasisLinear):
+                m.project_grad = last
 
     # -- generation with a KV cache ---------------------------------------------------------------------
 

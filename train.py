@@ -516,6 +516,7 @@ while True:
     for micro, (x, y) in enumerate(batches):
         if ddp:
             model.require_backward_grad_sync = micro == micro_steps - 1
+        raw_model.last_micro_step(micro == micro_steps - 1)     # random bases: one projection of grad α per step
         with autocast:
             _, loss = model(x, y)
             loss = loss / micro_steps

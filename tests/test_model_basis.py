@@ -279,6 +279,66 @@ def test_cache_gives_the_same_outputs_and_gradients(variant, projection, capsys)
     assert all(torch.allclose(a, b, rtol=1e-4, atol=1e-6) for a, b in zip(g0, g1))
 
 
+# -- once per optimizer step ---------------------------------------------------------------------------
+
+def count_projections(monkeypatch):
+    """{'P': calls of project, 'PT': calls of project_T}, counted from now on."""
+    calls = {'P': 0, 'PT': 0}
+    for name, key in (('project', 'P'), ('project_T', 'PT')):
+        def counted(self, v, real=getattr(RandomBasisLinear, name), key=key):
+            calls[key] += 1
+            return real(self, v)
+        monkeypatch.setattr(RandomBasisLinear, name, counted)
+    return calls
+
+
+@pytest.mark.parametrize('variant,projection,share', [('basis', 'dense', 'none'), ('basis', 'fft', 'all'),
+                                                      ('intrinsic', 'fastfood', 'none')])
+def test_gradient_accumulation_projects_once_per_optimizer_step_with_the_same_gradients(variant, projection, share,
+                                                                                        monkeypatch):
+    """Three micro-steps: P α once per layer (forward reuses it while α is unchanged), P^T ΣG_W once per use on the
+    last micro-step, and the same gradients as projecting every micro-step's G_W (the default)."""
+    model = build(variant, projection, d=6, share=share)
+    randomize(model)
+    modules, uses = len({id(m) for m in basis_layers(model)}), len(basis_layers(model))
+    calls = count_projections(monkeypatch)
+    grads = []
+    for once in (False, True):
+        model.zero_grad(set_to_none=True)
+        calls.update(P=0, PT=0)
+        for i in range(3):
+            model.last_micro_step(i == 2 or not once)
+            x = batch(64, seed=i)
+            model(x, x)[1].backward()
+        assert calls == ({'P': modules, 'PT': uses} if once else {'P': 3 * modules, 'PT': 3 * uses})
+        grads.append({n: p.grad.clone() for n, p in model.named_parameters()})
+    for n, g in grads[0].items():
+        assert torch.allclose(g, grads[1][n], rtol=1e-5, atol=1e-7), n
+
+
+def test_forward_reuses_the_projection_until_alpha_changes_by_a_step_a_load_or_an_edit(monkeypatch):
+    """Evaluation and sampling project once; an AdamW step, load_state_dict and an in-place edit of α each show."""
+    model = build('intrinsic', 'fastfood', d=6)
+    layers = basis_layers(model)
+    calls = count_projections(monkeypatch)
+    x = batch(64)
+    with torch.no_grad():
+        model(x), model(x), model.generate(x[:1, :4], 3)
+    assert calls['P'] == len(layers)
+    current = lambda: all(torch.equal(ProjectAlpha.apply(m.coefficients()[0], m), m.project(m.coefficients()[0]))
+                          for m in layers)
+    opt = torch.optim.AdamW(model.parameters(), lr=0.1)
+    model(x, x)[1].backward()
+    opt.step()
+    assert current()
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    with torch.no_grad():
+        model.intrinsic.alpha.add_(1.0)
+    assert current()
+    model.load_state_dict(state)
+    assert current()
+
+
 # -- storage -------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize('variant,projection', [('basis', 'dense'), ('basis', 'fft'), ('intrinsic', 'fastfood')])
