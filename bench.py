@@ -6,6 +6,7 @@ Benchmarks for nanoreparam, one section per flag, several sections per call allo
     python bench.py --layers                           # fastfood and blockdiag layers vs dense nn.Linear
     python bench.py --variants                         # a training step of the default model, every variant
     python bench.py --relstep                          # how far one AdamW step moves each variant's weight
+    python bench.py --bases                            # random bases vs dense at the d20 shape, about 10 min on CPU
     python bench.py --gpu                              # the prepared GPU check: one markdown report, < 8 min
     python bench.py --tiny                             # the same check on CPU at toy sizes, in seconds
 
@@ -24,6 +25,10 @@ Benchmarks for nanoreparam, one section per flag, several sections per call allo
             AdamW steps at lr 3e-3 (model.optim_groups: each variant's lr and weight-decay multipliers), then one more;
             the relative change of every effective weight W = layer(I)^T in that step, RMS(ΔW) / RMS(W), averaged over
             layers and roles, and its ratio to dense's (role by role). docs/variants.md#learning-rates derives it.
+
+--bases     a training step at the d20 shape (20 x 1280, micro-batch 1 x 128) under basis d = 8 and intrinsic d = 1,000 and
+            10^6 (Fastfood projections, regenerated every step) against dense, with 1 micro-step a step and with 8 (the
+            projection is paid once per optimizer step); then a profile of one step's projection work alone.
 
 --layers    fastfood and blockdiag layers (model.py, blocks=4) against nn.Linear(n, n) of the same emulated size: forward
             and forward+backward with the input gradient, x = (tokens, n), eager. Defaults: tokens 8192 x n {1024, 4096}
@@ -402,6 +407,69 @@ def bench_relstep(args):
               f"{relstep_ratio(rel, dense):.2f} |", flush=True)
 
 # -----------------------------------------------------------------------------
+# --bases: random bases and the intrinsic vector at the d20 shape, against a dense step
+
+BASES_SHAPE = dict(n_layer=20, n_embd=1280, n_head=10, block_size=128, vocab_size=4096)  # d20, pystdlib_bpe's vocab
+BASES_ROWS = [
+    ('dense', {}),
+    ('basis d=8 per matrix', dict(linear='basis', basis_dim=8, basis_projection='fastfood')),
+    ('intrinsic d=1,000', dict(linear='intrinsic', intrinsic_dim=1000)),
+    ('intrinsic d=10^6', dict(linear='intrinsic', intrinsic_dim=10 ** 6)),
+]
+
+
+def projection_profile(cfg_kw, device, top=8):
+    """(ms of one P α and one P^T g for every random-basis matrix, [(op, self ms)] of the `top` costliest ops)."""
+    from torch.profiler import ProfilerActivity, profile
+    from model import GPT, GPTConfig, RandomBasisLinear
+    model = GPT(GPTConfig(**cfg_kw)).to(device)
+    layers = list({id(m): m for _, _, m in model.variant_modules() if isinstance(m, RandomBasisLinear)}.values())
+    def both():
+        for m in layers:
+            alpha = m.coefficients()[0].detach()
+            m.project_T(m.project(alpha))
+    both()                                                          # warm: plans, caches
+    _sync(device)
+    t0 = time.perf_counter()
+    with profile(activities=[ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == 'cuda' else [])) as prof:
+        both()
+        _sync(device)
+    ms = (time.perf_counter() - t0) * 1e3
+    ops = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)[:top]
+    return ms, [(e.key, e.self_cpu_time_total / 1e3) for e in ops]
+
+
+def bench_bases(args):
+    """A training step at the d20 shape (config/dense_d20.py, micro-batch 1 x 128) under random bases and the intrinsic
+    vector (Fastfood projections, regenerated), against dense: with 1 micro-step a step, and with the config's 8, where
+    the projection is paid once per optimizer step; then where a random-basis step's extra time goes."""
+    device = torch.device(args.device)
+    accums = args.accum or [1, 8]
+    print(f"## --bases: random bases at the d20 shape (20 x 1280, micro-batch 1 x 128, vocab 4,096), fp32, eager\n")
+    print(f"{machine_line(device)}; one warm-up step, then the mean of {args.reps or 2} steps; synthetic tokens. "
+          "Fastfood projections regenerated from their seeds in every step (basis_cache off). On 2 CPU cores the "
+          "whole table takes about ten minutes.\n")
+    print("| model | trainable non-emb | " + " | ".join(f"ms/step, {a} micro-step{'s' * (a > 1)} | x dense" for a in accums)
+          + " |")
+    print("|---|---|" + "---|---|" * len(accums))
+    dense = {}
+    from model import GPT, GPTConfig
+    for name, kw in BASES_ROWS:
+        cfg_kw = {**BASES_SHAPE, **kw}
+        trainable = GPT(GPTConfig(**cfg_kw)).param_counts()['trainable_nonembedding']
+        cells = []
+        for a in accums:
+            ms = train_step_rate(cfg_kw, 1, args.reps or 2, 1, device, False, False, accum=a)[0]
+            dense.setdefault(a, ms)
+            cells.append(f"{ms:,.0f} | {ms / dense[a]:.2f}")
+        print(f"| {name} | {trainable:,} | " + " | ".join(cells) + " |", flush=True)
+    print("\nWhere the extra time goes: one P α and one P^T g for every random-basis matrix (a step's projection "
+          "work), timed and profiled alone (torch.profiler, self CPU time of the costliest ops).\n")
+    for name, kw in BASES_ROWS[1:]:
+        ms, ops = projection_profile({**BASES_SHAPE, **kw}, device)
+        print(f"- {name}: {ms:,.0f} ms; " + ', '.join(f"{op} {t:,.0f}" for op, t in ops), flush=True)
+
+# -----------------------------------------------------------------------------
 # --gpu: the one prepared GPU check, a markdown report; --tiny runs the same code paths on CPU at toy sizes
 
 # (name, model config, micro-batch) of the training rows; synthetic tokens, context and vocab of the d20 configs
@@ -512,9 +580,9 @@ def gpu_layers(rep, device, tiny, results):
     rep()
 
 
-def train_step_rate(cfg_kw, batch, steps, warmup, device, compile, bf16):
-    """(ms per step, tokens/s, MFU or None, peak memory bytes or None) of forward + backward + clip + AdamW on one
-    fixed batch of synthetic tokens, as train.py takes a step."""
+def train_step_rate(cfg_kw, batch, steps, warmup, device, compile, bf16, accum=1):
+    """(ms per step, tokens/s, MFU or None, peak memory bytes or None) of `accum` micro-steps of forward + backward,
+    then clip + AdamW, on one fixed batch of synthetic tokens, as train.py takes a step."""
     from contextlib import nullcontext
     from model import GPT, GPTConfig, peak_flops
     torch.manual_seed(0)
@@ -526,9 +594,11 @@ def train_step_rate(cfg_kw, batch, steps, warmup, device, compile, bf16):
     x, y = xy[:, :-1].contiguous(), xy[:, 1:].contiguous()
     autocast = torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
     def step():
-        with autocast:
-            _, loss = run(x, y)
-        loss.backward()
+        for micro in range(accum):
+            model.last_micro_step(micro == accum - 1)
+            with autocast:
+                _, loss = run(x, y)
+            loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
@@ -552,7 +622,7 @@ def train_step_rate(cfg_kw, batch, steps, warmup, device, compile, bf16):
         ms = (time.perf_counter() - t0) * 1e3 / steps
         mem = None
     flops = model.flops_per_token()
-    tok_s = batch * T / (ms / 1e3)
+    tok_s = accum * batch * T / (ms / 1e3)
     peak = peak_flops(torch.cuda.get_device_name(device)) if device.type == 'cuda' and bf16 else None
     mfu = (flops['C_actual'] * tok_s + flops['step'] * 1e3 / ms) / peak if peak else None
     del model, opt, run, step
@@ -674,6 +744,8 @@ def main():
     p.add_argument('--layers', action='store_true', help='fastfood and blockdiag layers vs the dense nn.Linear they emulate')
     p.add_argument('--variants', action='store_true', help='a training step of the default model under each variant')
     p.add_argument('--relstep', action='store_true', help="one AdamW step's relative change of each variant's weight")
+    p.add_argument('--bases', action='store_true', help='random bases vs dense at the d20 shape (about 10 min on CPU)')
+    p.add_argument('--accum', type=int_list, default=None, help='--bases: micro-steps per step (default 1,8)')
     p.add_argument('--gpu', action='store_true', help='the prepared GPU check: every table in one markdown report')
     p.add_argument('--tiny', action='store_true', help='--gpu on CPU at toy sizes, in seconds (tests/test_bench.py)')
     p.add_argument('--report', default=None, help='--gpu / --tiny: the markdown file (default bench_gpu[_tiny].md)')
@@ -689,8 +761,8 @@ def main():
     p.add_argument('--threads', type=int, default=None,
                    help="torch CPU threads (default: torch's); 1 is steadier when other jobs share the cores")
     args = p.parse_args()
-    if not (args.kernels or args.layers or args.variants or args.relstep or args.gpu or args.tiny):
-        p.error('pick at least one section: --kernels, --layers, --variants, --relstep, --gpu or --tiny')
+    if not (args.kernels or args.layers or args.variants or args.relstep or args.bases or args.gpu or args.tiny):
+        p.error('pick at least one section: --kernels, --layers, --variants, --relstep, --bases, --gpu or --tiny')
     bad = [d for d in args.dtypes if d not in DTYPES]
     if bad:
         p.error(f"--dtypes: unknown {bad}; use some of {list(DTYPES)}")
@@ -712,6 +784,8 @@ def main():
         bench_variants(args)
     if args.relstep:
         bench_relstep(args)
+    if args.bases:
+        bench_bases(args)
     if args.gpu or args.tiny:
         bench_gpu(args)
 

@@ -487,7 +487,7 @@ class RandomBasisLinear(VariantLinear):
         return 2 * tokens * self.n_emulated * (1 + needs_input_grad)  # G_W (for grad α) + input grad
 
     def flops_step(self):
-        """ΔW = P α forward and grad α = P^T G_W backward, once per forward+backward call, plus D for W0 + ΔW."""
+        """ΔW = P α and grad α = P^T G_W once per optimizer step (ProjectAlpha), plus D for W0 + ΔW."""
         d, D, N = self.d, self.n_emulated, self.N
         if self.projection == 'dense':
             one_way = 2 * d * D                                     # a multiply-add per entry and direction
@@ -1240,14 +1240,21 @@ class GPT(nn.Module):
         return [dict(params=ps, weight_decay=wd, lr_mult=lm) for (lm, wd), ps in groups.items()]
 
 
-def iters_for_budget(flops, n_trainable_nonembedding, tokens_per_iter, accumulation, target_flops=0.0,
+def step_repeats(accumulation, processes, compiled):
+    """How many times one optimizer step pays flops_per_token()['step'], the per-step work of random bases: once per
+    process in eager mode (ProjectAlpha projects once per optimizer step), once per micro-step under torch.compile
+    (the traced graph projects in every call)."""
+    return accumulation if compiled else processes
+
+
+def iters_for_budget(flops, n_trainable_nonembedding, tokens_per_iter, repeats, target_flops=0.0,
                      flops_basis='C_train', tokens_per_param=0.0):
     """The number of optimizer steps that spends a budget: the fewest whose cumulative cost reaches it (so one step
     fewer falls short). target_flops counted on flops_basis, from flops_per_token(): C_train per token, or C_actual per
-    token plus the per-step work once per micro-step (accumulation of them per step); or tokens_per_param tokens per
-    trainable non-embedding parameter."""
+    token plus the per-step work `repeats` times a step (step_repeats); or tokens_per_param tokens per trainable
+    non-embedding parameter."""
     if target_flops:
-        per_iter = flops[flops_basis] * tokens_per_iter + (flops['step'] * accumulation if flops_basis == 'C_actual'
+        per_iter = flops[flops_basis] * tokens_per_iter + (flops['step'] * repeats if flops_basis == 'C_actual'
                                                            else 0)
         return max(1, math.ceil(target_flops / per_iter))
     return max(1, math.ceil(tokens_per_param * n_trainable_nonembedding / tokens_per_iter))

@@ -368,8 +368,9 @@ def vocab_size_of(cfg):
         return 256, False
 
 
-def estimate(cfg):
-    """Parameter counts and FLOPs per token of a resolved config, without training or allocating weights."""
+def estimate(cfg, nproc=1):
+    """Parameter counts and FLOPs per token of a resolved config trained on nproc processes, without training or
+    allocating weights."""
     import torch
     from model import GPT, config_from_dict
     vocab, known = vocab_size_of(cfg)
@@ -389,13 +390,17 @@ def estimate(cfg):
     accum = cfg['gradient_accumulation_steps']
     per_iter = cfg['batch_size'] * cfg['block_size'] * accum
     iters = cfg['max_iters']
+    from model import iters_for_budget, step_repeats
+    compiled = cfg.get('compile') is True or (cfg.get('compile') == 'auto' and torch.cuda.is_available()
+                                              and not str(cfg.get('device', 'auto')).startswith(('cpu', 'mps')))
+    repeats = step_repeats(accum, nproc, compiled)     # train.py resolves compile='auto' the same way
     if cfg.get('target_flops') or cfg.get('tokens_per_param'):  # train.py sets max_iters from the budget the same way
-        from model import iters_for_budget
-        iters = iters_for_budget(flops, counts['trainable_nonembedding'], per_iter, accum, cfg.get('target_flops', 0),
-                                 cfg.get('flops_basis', 'C_train'), cfg.get('tokens_per_param', 0))
+        iters = iters_for_budget(flops, counts['trainable_nonembedding'], per_iter, repeats,
+                                 cfg.get('target_flops', 0), cfg.get('flops_basis', 'C_train'),
+                                 cfg.get('tokens_per_param', 0))
     tokens = iters * per_iter
     return dict(counts, vocab_known=known, tokens=tokens, C_train=flops['C_train'] * tokens,
-                C_actual=flops['C_actual'] * tokens + flops['step'] * accum * iters)
+                C_actual=flops['C_actual'] * tokens + flops['step'] * repeats * iters)
 
 
 def dry_run(sweep, results):
@@ -426,7 +431,7 @@ def dry_run(sweep, results):
     for run in runs:
         status = done.get(run.id, 'to run')
         try:
-            e = estimate(resolve_config(sweep, run.overrides, run.seed, defaults))
+            e = estimate(resolve_config(sweep, run.overrides, run.seed, defaults), sweep.nproc)
         except Exception as ex:
             print(f'{run.id:<34}{run.family:<14}  error: {str(ex).splitlines()[0]}')
             continue

@@ -28,7 +28,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from model import GPT, GPTConfig, ConfigError, config_from_dict, iters_for_budget, peak_flops
+from model import GPT, GPTConfig, ConfigError, config_from_dict, iters_for_budget, peak_flops, step_repeats
 from checkpoint import save_checkpoint, load_checkpoint, load_model_state, CheckpointError
 from configurator import configure, pick_device, types_of
 from cli import exit_on_user_error, make_dir, read_jsonl
@@ -240,10 +240,10 @@ model.to(device)
 if master:
     print('\n'.join(filter(None, [model.rank_report(), model.param_report()])))
 counts, flops = model.param_counts(), model.flops_per_token()
+repeats = step_repeats(gradient_accumulation_steps, world_size, bool(compile))  # of flops['step'] in one step
 if target_flops or tokens_per_param:
     max_iters = config['max_iters'] = iters_for_budget(flops, counts['trainable_nonembedding'], tokens_per_iter,
-                                                       gradient_accumulation_steps, target_flops, flops_basis,
-                                                       tokens_per_param)
+                                                       repeats, target_flops, flops_basis, tokens_per_param)
     if master:
         print(f'max_iters = {max_iters:,} from ' + (f'target_flops={target_flops:.4g} ({flops_basis})' if target_flops
               else f"tokens_per_param={tokens_per_param:g} x {counts['trainable_nonembedding']:,} parameters"))
@@ -434,9 +434,10 @@ if master:
 
 
 def compute_at(iters, tokens):
-    """Cumulative C_train, C_actual (with the per-step work of every micro-step) and C_frozen_2_3 after iters steps."""
+    """Cumulative C_train, C_actual (with the per-step work, `repeats` times a step) and C_frozen_2_3 after iters
+    steps."""
     return dict(C_train=flops['C_train'] * tokens,
-                C_actual=flops['C_actual'] * tokens + flops['step'] * gradient_accumulation_steps * iters,
+                C_actual=flops['C_actual'] * tokens + flops['step'] * repeats * iters,
                 C_frozen_2_3=flops['C_frozen_2_3'] * tokens)
 
 

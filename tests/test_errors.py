@@ -77,7 +77,7 @@ CASES = [
     ('model.py', ['--compare', '--n_layr=2'], "unknown config key 'n_layr' on the command line; did you mean n_layer"),
     ('bench.py', ['--kernels', '--sizes=100'], '--sizes powers of two'),
     ('bench.py', ['--layers', '--device=tpu'], "device='tpu' must be auto, cpu"),
-    ('bench.py', [], 'pick at least one section: --kernels, --layers, --variants, --relstep, --gpu or --tiny'),
+    ('bench.py', [], 'pick at least one section: --kernels, --layers, --variants, --relstep, --bases, --gpu or --tiny'),
     ('sweep.py', [], 'the following arguments are required: sweep_file'),
     ('sweep.py', ['config/sweeps/nope.py'], "sweep file 'config/sweeps/nope.py' not found"),
     ('sweep.py', ['{tmp}/typo_sweep.py', '--results={fresh}'], "run b: unknown config key 'n_layr'"),

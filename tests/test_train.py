@@ -291,12 +291,12 @@ def test_flops_budget_iters_reach_the_budget_and_one_step_fewer_does_not():
     model = GPT(GPTConfig(n_layer=2, n_head=2, n_embd=32, block_size=32, vocab_size=15, linear='basis', basis_dim=4))
     flops, n = model.flops_per_token(), model.param_counts()['trainable_nonembedding']
     assert flops['step'] > 0                                   # C_actual has a per-step term here
-    tokens, accum = 8 * 32 * 2, 2
+    tokens, repeats = 8 * 32 * 2, 2
     for basis, budget in (('C_train', 3.3e9), ('C_actual', 7.7e10)):
-        iters = iters_for_budget(flops, n, tokens, accum, target_flops=budget, flops_basis=basis)
-        per_iter = flops[basis] * tokens + (flops['step'] * accum if basis == 'C_actual' else 0)
+        iters = iters_for_budget(flops, n, tokens, repeats, target_flops=budget, flops_basis=basis)
+        per_iter = flops[basis] * tokens + (flops['step'] * repeats if basis == 'C_actual' else 0)
         assert iters * per_iter >= budget > (iters - 1) * per_iter
-    iters = iters_for_budget(flops, n, tokens, accum, tokens_per_param=20)
+    iters = iters_for_budget(flops, n, tokens, repeats, tokens_per_param=20)
     assert iters * tokens >= 20 * n > (iters - 1) * tokens
 
 
