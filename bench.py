@@ -14,8 +14,9 @@ Benchmarks for nanoreparam, one section per flag, several sections per call allo
             write), dense x @ H (the matmul it replaces), a plain torch radix-2 butterfly, our torch Kronecker fallback,
             our Triton kernel (CUDA only), Dao's fast_hadamard_transform (when importable), and our forward+backward;
             on CUDA also a whole Fastfood block s ⊙ H(g ⊙ Π(H(b ⊙ x))), fused kernel vs the chain of separate ops.
-            Defaults: on CUDA tokens {8192, 32768} x n {256 ... 32768}; on CPU tokens 8192 x n {256, 1024, 4096} (about
-            two minutes on 2 cores; dense is skipped for n > 4096 on CPU).
+            Defaults: on CUDA tokens {8192, 32768} x n {256 ... 32768}, then the long vectors (16, 2^20) and (1, 2^23)
+            (multi-pass Triton; dense is skipped above 32768); on CPU tokens 8192 x n {256, 1024, 4096} (about two
+            minutes on 2 cores; dense is skipped for n > 4096 on CPU).
 
 --variants  one training step (forward, backward, AdamW) of train.py's default model under each variant of
             model.VARIANT_TABLE (the rows of `python model.py --compare`): time and peak memory as ratios to dense
@@ -35,7 +36,8 @@ Benchmarks for nanoreparam, one section per flag, several sections per call allo
             on CPU, {1024, 4096, 8192} on CUDA.
 
 --gpu       on one CUDA GPU, synthetic tokens, no network, at most 8 minutes (--budget): Walsh-Hadamard fused vs
-            torch.clone vs dense matmul (n 1024 ... 16384, bf16 and fp32, 8192 rows); Fastfood and blockdiag layers vs
+            torch.clone vs dense matmul (n 1024 ... 16384, bf16 and fp32, 8192 rows; and fused vs clone on one fp32
+            vector of n = 2^23, multi-pass); Fastfood and blockdiag layers vs
             nn.Linear (n 4096, 8192); tokens/s and MFU of d20 dense and lowrank and d12 dense (compile, bf16); step
             time and peak memory of basis d = 10^4 and intrinsic d = 10^6 vs dense at d12. Writes bench_gpu.md with
             the targets and pass/fail. --tiny runs the same code on CPU at toy sizes.
@@ -54,7 +56,8 @@ import time
 import torch
 
 from cli import ArgumentParser, exit_on_user_error
-from kernels.hadamard import MAX_FASTFOOD_TRITON_N, fastfood_transform, hadamard_transform, is_pow2, sylvester
+from kernels.hadamard import (MAX_FASTFOOD_TRITON_N, MAX_TRITON_N, fastfood_transform, hadamard_transform, is_pow2,
+                              sylvester)
 
 DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 
@@ -120,6 +123,9 @@ def bench_kernels(args):
     on_cuda = device.type == 'cuda'
     tokens = args.tokens or ([8192, 32768] if on_cuda else [8192])
     sizes = args.sizes or ([256, 1024, 4096, 8192, 16384, 32768] if on_cuda else [256, 1024, 4096])
+    shapes = [(T, n) for T in tokens for n in sizes]
+    if on_cuda and not (args.tokens or args.sizes):
+        shapes += [(16, 1 << 20), (1, 1 << 23)]   # long vectors: multi-pass Triton (random-basis projections)
     dtypes = [DTYPES[d] for d in args.dtypes]
     reps = args.reps or (20 if on_cuda else 5)
     try:
@@ -134,59 +140,59 @@ def bench_kernels(args):
     print("| tokens | n | dtype | method | ms | GB/s | x clone | x dense | max err |")
     print("|---|---|---|---|---|---|---|---|---|")
     g = torch.Generator(device='cpu').manual_seed(0)
-    for T in tokens:
-        for n in sizes:
-            scale = 1 / math.sqrt(n)
-            # oracle on 4 rows: the float64 Sylvester matrix while it is small, else our fallback in float64 (which
-            # tests/test_hadamard.py checks against the matrix up to n = 16384)
-            for dtype in dtypes:
-                x = torch.randn(T, n, generator=g).to(device=device, dtype=dtype)
-                xs = x[:4].double().cpu()
-                ref = xs @ sylvester(n, torch.float64, cache=False) * scale if n <= 4096 else \
-                    hadamard_transform(xs, backend='torch')
-                nbytes = 2 * x.numel() * x.element_size()
-                methods = [('torch.clone (floor)', lambda: torch.clone(x), None)]     # (name, fn, oracle rows)
-                if on_cuda or n <= 4096:
-                    H = sylvester(n, dtype, device, cache=False) * scale    # (n, n), built on the device
-                    methods.append(('dense x @ H', lambda: x @ H, ref))
-                methods.append(('torch radix-2 butterfly', lambda: fwht_radix2(x, scale), ref))
-                methods.append(('ours: torch Kronecker fallback', lambda: hadamard_transform(x, backend='torch'), ref))
-                if on_cuda:
-                    methods.append(('ours: Triton kernel', lambda: hadamard_transform(x, backend='triton'), ref))
-                if dao_hadamard is not None and on_cuda:
-                    methods.append(('fast_hadamard_transform (Dao)', lambda: dao_hadamard(x, scale), ref))
-                if on_cuda and n <= MAX_FASTFOOD_TRITON_N:
-                    # a whole Fastfood block s ⊙ H(g ⊙ Π(H(b ⊙ x))) / n: fused kernel vs the chain of separate ops
-                    b, gg, s = (torch.randn(n, generator=g).to(device) for _ in range(3))
-                    perm = torch.randperm(n, generator=g).to(device)
-                    ref_ff = fastfood_transform(xs, b.double().cpu(), perm.cpu(), gg.double().cpu(), s.double().cpu(),
-                                                backend='torch')
-                    methods.append(('Fastfood block: chain of ops',
-                                    lambda: fastfood_transform(x, b, perm, gg, s, backend='torch'), ref_ff))
-                    methods.append(('ours: Fastfood block fused (Triton)',
-                                    lambda: fastfood_transform(x, b, perm, gg, s, backend='triton'), ref_ff))
-                times, errs = {}, {}
-                for name, fn, want in methods:
-                    times[name] = timeit(fn, device, reps)
-                    errs[name] = '-' if want is None else f"{(fn()[:4].double().cpu() - want).abs().max().item():.1e}"
-                H = None                                            # free the dense n x n matrix before going on
-                # forward + backward of ours (backend auto: Triton on CUDA, the fallback on CPU): two transforms
-                xg = x.detach().clone().requires_grad_()
-                dy = torch.randn_like(x)
-                def fwd_bwd():
-                    xg.grad = None
-                    hadamard_transform(xg).backward(dy)
-                name = 'ours: forward+backward (auto)'
-                times[name], errs[name] = timeit(fwd_bwd, device, reps), '-'
-                clone, dense = times['torch.clone (floor)'], times.get('dense x @ H')
-                for name, ms in times.items():
-                    k = 2 if name == 'ours: forward+backward (auto)' else 1   # two transforms: vs 2 clones, 2 matmuls
-                    print(f"| {T} | {n} | {args_dtype(dtype)} | {name} | {ms:.4g} | {k * nbytes / ms / 1e6:.1f} | "
-                          f"{ms / (k * clone):.2f} | {f'{ms / (k * dense):.3f}' if dense else 'skipped'} | "
-                          f"{errs[name]} |", flush=True)
-                del x, xg, dy, methods
-                if on_cuda:
-                    torch.cuda.empty_cache()
+    for T, n in shapes:
+        scale = 1 / math.sqrt(n)
+        # oracle on 4 rows: the float64 Sylvester matrix while it is small, else our fallback in float64 (which
+        # tests/test_hadamard.py checks against the matrix up to n = 16384)
+        for dtype in dtypes:
+            x = torch.randn(T, n, generator=g).to(device=device, dtype=dtype)
+            xs = x[:4].double().cpu()
+            ref = xs @ sylvester(n, torch.float64, cache=False) * scale if n <= 4096 else \
+                hadamard_transform(xs, backend='torch')
+            nbytes = 2 * x.numel() * x.element_size()
+            methods = [('torch.clone (floor)', lambda: torch.clone(x), None)]     # (name, fn, oracle rows)
+            if n <= (MAX_TRITON_N if on_cuda else 4096):            # the n x n matrix: 4 GB of fp32 at 32768
+                H = sylvester(n, dtype, device, cache=False) * scale    # (n, n), built on the device
+                methods.append(('dense x @ H', lambda: x @ H, ref))
+            methods.append(('torch radix-2 butterfly', lambda: fwht_radix2(x, scale), ref))
+            methods.append(('ours: torch Kronecker fallback', lambda: hadamard_transform(x, backend='torch'), ref))
+            if on_cuda:
+                methods.append(('ours: Triton kernel' + (' (multi-pass)' if n > MAX_TRITON_N else ''),
+                                lambda: hadamard_transform(x, backend='triton'), ref))
+            if dao_hadamard is not None and on_cuda and n <= 32768:     # Dao's kernel stops at 32768
+                methods.append(('fast_hadamard_transform (Dao)', lambda: dao_hadamard(x, scale), ref))
+            if on_cuda and n <= MAX_FASTFOOD_TRITON_N:
+                # a whole Fastfood block s ⊙ H(g ⊙ Π(H(b ⊙ x))) / n: fused kernel vs the chain of separate ops
+                b, gg, s = (torch.randn(n, generator=g).to(device) for _ in range(3))
+                perm = torch.randperm(n, generator=g).to(device)
+                ref_ff = fastfood_transform(xs, b.double().cpu(), perm.cpu(), gg.double().cpu(), s.double().cpu(),
+                                            backend='torch')
+                methods.append(('Fastfood block: chain of ops',
+                                lambda: fastfood_transform(x, b, perm, gg, s, backend='torch'), ref_ff))
+                methods.append(('ours: Fastfood block fused (Triton)',
+                                lambda: fastfood_transform(x, b, perm, gg, s, backend='triton'), ref_ff))
+            times, errs = {}, {}
+            for name, fn, want in methods:
+                times[name] = timeit(fn, device, reps)
+                errs[name] = '-' if want is None else f"{(fn()[:4].double().cpu() - want).abs().max().item():.1e}"
+            H = None                                            # free the dense n x n matrix before going on
+            # forward + backward of ours (backend auto: Triton on CUDA, the fallback on CPU): two transforms
+            xg = x.detach().clone().requires_grad_()
+            dy = torch.randn_like(x)
+            def fwd_bwd():
+                xg.grad = None
+                hadamard_transform(xg).backward(dy)
+            name = 'ours: forward+backward (auto)'
+            times[name], errs[name] = timeit(fwd_bwd, device, reps), '-'
+            clone, dense = times['torch.clone (floor)'], times.get('dense x @ H')
+            for name, ms in times.items():
+                k = 2 if name == 'ours: forward+backward (auto)' else 1   # two transforms: vs 2 clones, 2 matmuls
+                print(f"| {T} | {n} | {args_dtype(dtype)} | {name} | {ms:.4g} | {k * nbytes / ms / 1e6:.1f} | "
+                      f"{ms / (k * clone):.2f} | {f'{ms / (k * dense):.3f}' if dense else 'skipped'} | "
+                      f"{errs[name]} |", flush=True)
+            del x, xg, dy, methods
+            if on_cuda:
+                torch.cuda.empty_cache()
 
 # -----------------------------------------------------------------------------
 # --layers: structured layers against the dense matmul they emulate
@@ -509,34 +515,41 @@ def _free(device):
 
 def gpu_hadamard(rep, device, tiny, results):
     rows, sizes, reps = (64, [64, 256], 3) if tiny else (8192, [1024, 2048, 4096, 8192, 16384], 10)
+    long_n = 1 << 12 if tiny else 1 << 23                   # one long vector: multi-pass Triton (n > MAX_TRITON_N)
     rep(f"## Walsh-Hadamard transform, x = ({rows}, n), y = x @ H_n / sqrt(n)\n")
     rep("Median ms of the fused transform (`hadamard_transform`: Triton on CUDA, the Kronecker fallback on CPU), "
         "`torch.clone` (one read and one write: the floor) and the dense matmul `x @ H` it replaces; max err of the "
-        "fused transform vs a float64 oracle on 4 rows.\n")
+        f"fused transform vs a float64 oracle on 4 rows. The last row is one vector of n = {long_n}, fp32, the shape "
+        "of the random-basis projections (multi-pass Triton on CUDA; no dense matmul at that size).\n")
     rep("| n | dtype | clone ms | fused ms | dense ms | fused / clone | dense / fused | max err | target |")
     rep("|---|---|---|---|---|---|---|---|---|")
     g = torch.Generator().manual_seed(0)
-    for dtype in (torch.bfloat16, torch.float32):
-        for n in sizes:
-            if rep.left() < 30:
-                rep(f"| {n} | {args_dtype(dtype)} | skipped: time budget | | | | | | |")
-                continue
-            x = torch.randn(rows, n, generator=g).to(device=device, dtype=dtype)
+    cases = [(dtype, rows, n) for dtype in (torch.bfloat16, torch.float32) for n in sizes] + \
+        [(torch.float32, 1, long_n)]
+    for dtype, rows, n in cases:
+        label = f"{n}" if rows > 1 else f"{n} (1 row)"
+        if rep.left() < 30:
+            rep(f"| {label} | {args_dtype(dtype)} | skipped: time budget | | | | | | |")
+            continue
+        x = torch.randn(rows, n, generator=g).to(device=device, dtype=dtype)
+        clone = timeit(lambda: torch.clone(x), device, reps)
+        fused = timeit(lambda: hadamard_transform(x), device, reps)
+        dense = None
+        if rows > 1:                                        # not for the long vector: H_n would not fit
             H = sylvester(n, dtype, device, cache=False) * (1 / math.sqrt(n))
-            clone = timeit(lambda: torch.clone(x), device, reps)
-            fused = timeit(lambda: hadamard_transform(x), device, reps)
             dense = timeit(lambda: x @ H, device, reps)
-            want = hadamard_transform(x[:4].double().cpu(), backend='torch')
-            err = (hadamard_transform(x)[:4].double().cpu() - want).abs().max().item()
-            ratio = fused / clone
-            target = ''
-            if dtype == torch.bfloat16 and n <= 8192 and not tiny:
-                target = 'pass' if ratio <= 1.2 else 'fail'
-                results.setdefault(TARGETS[0], []).append((f'n={n}: {ratio:.2f}x', ratio <= 1.2))
-            rep(f"| {n} | {args_dtype(dtype)} | {clone:.4g} | {fused:.4g} | {dense:.4g} | {ratio:.2f} | "
-                f"{dense / fused:.1f} | {err:.1e} | {target} |")
-            del x, H
-            _free(device)
+            del H
+        want = hadamard_transform(x[:4].double().cpu(), backend='torch')
+        err = (hadamard_transform(x)[:4].double().cpu() - want).abs().max().item()
+        ratio = fused / clone
+        target = ''
+        if dtype == torch.bfloat16 and n <= 8192 and not tiny:
+            target = 'pass' if ratio <= 1.2 else 'fail'
+            results.setdefault(TARGETS[0], []).append((f'n={n}: {ratio:.2f}x', ratio <= 1.2))
+        rep(f"| {label} | {args_dtype(dtype)} | {clone:.4g} | {fused:.4g} | {f'{dense:.4g}' if dense else '-'} | "
+            f"{ratio:.2f} | {f'{dense / fused:.1f}' if dense else '-'} | {err:.1e} | {target} |")
+        del x
+        _free(device)
     rep()
 
 
@@ -755,7 +768,8 @@ def main():
     p.add_argument('--tokens', type=int_list, default=None,
                    help='comma-separated row counts (default: 8192,32768 on CUDA, 8192 on CPU)')
     p.add_argument('--sizes', type=int_list, default=None,
-                   help='comma-separated transform sizes n (default: 256..32768 on CUDA, 256,1024,4096 on CPU)')
+                   help='comma-separated transform sizes n (default: 256..32768 and 2^20, 2^23 on CUDA, '
+                        '256,1024,4096 on CPU)')
     p.add_argument('--dtypes', type=lambda s: s.split(','), default=['fp32', 'bf16'], help='from fp32,bf16,fp16')
     p.add_argument('--reps', type=int, default=None, help='timed runs per row (median reported)')
     p.add_argument('--threads', type=int, default=None,

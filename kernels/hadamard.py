@@ -11,10 +11,16 @@ the transform is orthonormal and its own inverse, and its backward is the same t
 
 Backends, all behind one torch.library custom op `nanoreparam::hadamard` (fake impl + autograd registered, so
 torch.compile(fullgraph=True) traces through it without graph breaks):
-  'triton'  fused kernel, one HBM read and one write: a program loads ROWS whole rows, upcasts to fp32, runs every
-            radix-2 stage in registers, multiplies by scale at the store. backend=None picks it for CUDA tensors when
-            triton imports, dtype is fp32/fp16/bf16 and n <= 32768. On a CPU tensor it runs only when asked for
-            (backend='triton') with TRITON_INTERPRET=1 set: Triton's interpreter, for tests.
+  'triton'  fused kernel, one HBM read and one write for n <= MAX_TRITON_N = 32768: a program loads ROWS whole rows,
+            upcasts to fp32, runs every radix-2 stage in registers, multiplies by scale at the store. Longer rows
+            (a single vector of n up to 2^29, e.g. the random-basis projections) go multi-pass, each pass one HBM
+            read and one write: H_n = (H_R ⊗ I_m)(I_R ⊗ H_m), m = MAX_TRITON_N, so pass 1 is the same row kernel on
+            the (rows·n/m, m) view and H_R ⊗ I_m is one or more passes of a strided kernel applying H_r (r <= 256)
+            along the middle axis of a contiguous (A, r, C) view: 2 passes up to n = 2^23, 3 beyond (up to 2^31). 16-bit
+            inputs keep their intermediates in an fp32 buffer, so the result is still rounded once. backend=None
+            picks 'triton' for CUDA tensors when triton imports, dtype is fp32/fp16/bf16 and n is a power of two.
+            On a CPU tensor it runs only when asked for (backend='triton') with TRITON_INTERPRET=1 set: Triton's
+            interpreter, for tests.
   'torch'   pure-torch fallback, picked everywhere else: H_n = H_k1 ⊗ H_k2 ⊗ ... (every k <= 32), one small matmul
             per factor, accumulated in fp32 (fp64 for fp64 input); on CPU done chunk by chunk so the intermediates
             stay in cache. Measured fastest on CPU (bench.py --kernels).
@@ -33,6 +39,8 @@ except ImportError:
     triton = None
 
 MAX_TRITON_N = 32768     # one row per program: 32768 fp32 values is what fits in registers + shared memory
+MAX_STRIDED_R = 256      # longer rows: each later pass applies H_r, r <= 256, to (r, TILE/r) tiles (>= 64 columns:
+STRIDED_TILE = 16384     # 256-byte runs of fp32, coalesced); 16k elements per program, like one 16384-wide row
 CPU_CHUNK = 1 << 20      # elements per chunk in the CPU fallback (4 MB of fp32: the intermediates stay in L2/L3)
 MAX_FACTOR_LOG2 = 5      # Kronecker factors of at most 32×32 (measured: bigger factors cost more flops than they save)
 BACKENDS = ('triton', 'torch', 'dense')
@@ -150,6 +158,23 @@ if triton is not None:
             x = tl.reshape(x, (ROWS, N))
         tl.store(y_ptr + r64 * N + c[None, :], (x * scale).to(y_ptr.dtype.element_ty), mask=mask)
 
+    def _fwht_strided_kernel(x_ptr, y_ptr, C, scale, R: tl.constexpr, LOG_R: tl.constexpr, BLOCK_C: tl.constexpr):
+        # H_R along the middle axis of a contiguous (A, R, C) view, C a multiple of BLOCK_C. One program = the tile
+        # x[a, :, c0:c0 + BLOCK_C], (R, BLOCK_C): each of its R rows is a contiguous run of BLOCK_C (coalesced).
+        pid = tl.program_id(0).to(tl.int64)                         # int64: A·R·C can exceed 2^31
+        a, c0 = pid // (C // BLOCK_C), (pid % (C // BLOCK_C)) * BLOCK_C
+        i = tl.arange(0, R)                                         # (R,) index along the transformed axis
+        c = tl.arange(0, BLOCK_C)                                   # (BLOCK_C,) neighbouring columns
+        offs = a * R * C + c0 + i[:, None] * C + c[None, :]         # (R, BLOCK_C)
+        x = tl.load(x_ptr + offs).to(tl.float32)
+        # Radix-2 stages as in _fwht_kernel, on axis 0: stage s pairs rows i and i + 2^s via the view
+        # (R/2^(s+1), 2, 2^s, BLOCK_C), pair axis moved last, split, (lo + hi, lo - hi) joined, view undone.
+        for s in tl.static_range(LOG_R):
+            x = tl.reshape(x, (R >> (s + 1), 2, 1 << s, BLOCK_C))
+            lo, hi = tl.split(tl.permute(x, (0, 2, 3, 1)))          # (R/2^(s+1), 2^s, BLOCK_C) each
+            x = tl.reshape(tl.permute(tl.join(lo + hi, lo - hi), (0, 3, 1, 2)), (R, BLOCK_C))
+        tl.store(y_ptr + offs, (x * scale).to(y_ptr.dtype.element_ty))
+
 _JITTED = {}
 
 def _jit(fn):
@@ -162,17 +187,53 @@ def _jit(fn):
         _JITTED[key] = triton.jit(fn)
     return _JITTED[key]
 
-def _hadamard_triton(x2, scale, inner):
+def _fwht_rows(x2, y, scale, log_inner):
+    # x2: (rows, n), n <= MAX_TRITON_N, stride(-1) == 1 -> y (rows, n) contiguous, one launch.
     rows, n = x2.shape
-    y = torch.empty(rows, n, dtype=x2.dtype, device=x2.device)
     # Several rows per program for small n (so a program has >= 4096 elements of work), one row for n >= 4096.
     # About 16 fp32 values per thread at n = 4096 and 64 at 32768 (Dao's kernel uses 256 threads for 32768).
     block_rows = min(max(1, 4096 // n), next_pow2(rows))
     num_warps = min(16, max(1, block_rows * n // 512))
     grid = (triton.cdiv(rows, block_rows),)
     _jit(_fwht_kernel)[grid](x2, y, rows, x2.stride(0), scale,
-                             N=n, LOG_N=n.bit_length() - 1, LOG_INNER=inner.bit_length() - 1, ROWS=block_rows,
+                             N=n, LOG_N=n.bit_length() - 1, LOG_INNER=log_inner, ROWS=block_rows,
                              num_warps=num_warps)
+
+def _fwht_strided(src, dst, C, r, scale):
+    # src, dst: contiguous, viewed as (A, r, C) -> dst = H_r along axis 1 (in place when src is dst), one launch.
+    block_c = min(C, max(1, STRIDED_TILE // r))
+    grid = (src.numel() // (r * block_c),)
+    _jit(_fwht_strided_kernel)[grid](src, dst, C, scale, R=r, LOG_R=r.bit_length() - 1, BLOCK_C=block_c,
+                                     num_warps=min(16, max(1, r * block_c // 512)))
+
+def _hadamard_triton(x2, scale, inner):
+    rows, n = x2.shape
+    y = torch.empty(rows, n, dtype=x2.dtype, device=x2.device)
+    L, lo = n.bit_length() - 1, inner.bit_length() - 1             # stages lo .. L-1 of the n = 2^L column bits
+    m = MAX_TRITON_N
+    if n <= m:
+        _fwht_rows(x2, y, scale, lo)
+        return y
+    # Multi-pass, n > m: H_n = (H_R ⊗ I_m)(I_R ⊗ H_m), R = n/m, and H_R ⊗ I_m splits further the same way, so every
+    # pass applies the stages of one range of column bits. Pass 1 is the row kernel on the (rows·n/m, m) view (bits
+    # < log2 m), each later pass the strided kernel on bits [lo, hi): H_r on the (rows·n/(r·C), r, C) view, C = 2^lo.
+    if rows > 1 and x2.stride(0) != n:
+        x2 = x2.contiguous()                                        # the views below need whole rows back to back
+    if lo == L:                                                     # nblocks = 1: no stage at all, just the scale
+        return y.copy_(x2 * scale)
+    buf = y if y.dtype == torch.float32 else torch.empty(rows, n, dtype=torch.float32, device=x2.device)
+    src = x2                                                        # 16-bit: fp32 in between, one rounding at the end
+    log_m = m.bit_length() - 1
+    if lo < log_m:
+        _fwht_rows(x2.view(-1, m), buf.view(-1, m), 1.0, lo)
+        src, lo = buf, log_m
+    # the remaining bits in the fewest passes of at most log2(MAX_STRIDED_R) bits, as equal as possible
+    npass = -(-(L - lo) // (MAX_STRIDED_R.bit_length() - 1))
+    for p in range(npass):
+        hi = lo + (L - lo) // (npass - p)
+        last = p == npass - 1
+        _fwht_strided(src, y if last else buf, 1 << lo, 1 << (hi - lo), scale if last else 1.0)
+        src, lo = buf, hi                                           # in place from here: each tile is read, then written
     return y
 
 # -----------------------------------------------------------------------------
@@ -207,8 +268,9 @@ hadamard_op.register_autograd(_hadamard_backward, setup_context=_hadamard_setup_
 # -----------------------------------------------------------------------------
 # public API
 
-def _resolve_backend(fname, x, n, backend, max_triton_n=MAX_TRITON_N):
-    triton_ok = (triton is not None and is_pow2(n) and n <= max_triton_n
+def _resolve_backend(fname, x, n, backend, max_triton_n=None):
+    # max_triton_n: a limit for Triton kernels that have one (fused Fastfood); the Hadamard kernels take any n
+    triton_ok = (triton is not None and is_pow2(n) and (max_triton_n is None or n <= max_triton_n)
                  and x.dtype in (torch.float32, torch.float16, torch.bfloat16))
     if backend is None or backend == 'auto':
         # CPU tensors always get the fallback, even when TRITON_INTERPRET=1 is set: the interpreter is for tests only.
@@ -219,7 +281,8 @@ def _resolve_backend(fname, x, n, backend, max_triton_n=MAX_TRITON_N):
         if triton is None:
             raise RuntimeError(f"{fname}: backend='triton' needs triton (pip install -r requirements-triton.txt)")
         if not triton_ok:
-            raise ValueError(f"{fname}: backend='triton' takes fp32/fp16/bf16 and power-of-two n <= {max_triton_n}; "
+            limit = '' if max_triton_n is None else f' <= {max_triton_n}'
+            raise ValueError(f"{fname}: backend='triton' takes fp32/fp16/bf16 and power-of-two n{limit}; "
                              f"got n={n}, dtype={x.dtype}")
         if not x.is_cuda and os.environ.get('TRITON_INTERPRET', '0') != '1':
             raise RuntimeError(f"{fname}: backend='triton' on a {x.device.type} tensor needs TRITON_INTERPRET=1 "

@@ -276,8 +276,63 @@ def test_auto_backend_stays_torch_on_cpu_even_with_interpreter_on(triton_interpr
     x = torch.randn(2, 64)
     assert _resolve_backend('hadamard_transform', x, 64, None) == 'torch'
     assert _resolve_backend('hadamard_transform', x, 64, 'triton') == 'triton'
-    with pytest.raises(ValueError, match="n <= 32768"):
-        _resolve_backend('hadamard_transform', x, 2 * MAX_TRITON_N, 'triton')
+    assert _resolve_backend('hadamard_transform', x, 2 * MAX_TRITON_N, 'triton') == 'triton'    # multi-pass
+    with pytest.raises(ValueError, match="power-of-two n; got n=96"):
+        _resolve_backend('hadamard_transform', x, 96, 'triton')
+    with pytest.raises(ValueError, match="n <= 4096"):                  # the fused Fastfood kernel keeps its limit
+        fastfood_transform(torch.randn(2, 8192), *fastfood_params(8192), backend='triton')
+
+# Multi-pass (n > MAX_TRITON_N): the pass sizes are module constants, shrunk here so that small n, which the
+# interpreter runs in well under a second, take the same path as n = 2^23 on a GPU: with rows of m = 256 and strided
+# passes of r <= 4, n = 512 is 2 passes (bits 0-7 | 8), 2048 is 3 (0-7 | 8 | 9-10), 4096 is 3 (0-7 | 8-9 | 10-11).
+SMALL_PASSES = dict(MAX_TRITON_N=256, MAX_STRIDED_R=4, STRIDED_TILE=256)
+
+@pytest.fixture
+def small_passes(triton_interpreter, monkeypatch):
+    """Shrinks the pass sizes and records each pass as the range of column bits [lo, hi) it transforms."""
+    import kernels.hadamard as kh
+    for name, value in SMALL_PASSES.items():
+        monkeypatch.setattr(kh, name, value)
+    passes = []
+    rows_pass, strided_pass = kh._fwht_rows, kh._fwht_strided
+    def spy_rows(x2, y, scale, log_inner):
+        passes.append((log_inner, x2.shape[-1].bit_length() - 1))
+        rows_pass(x2, y, scale, log_inner)
+    def spy_strided(src, dst, C, r, scale):
+        passes.append((C.bit_length() - 1, (C * r).bit_length() - 1))
+        strided_pass(src, dst, C, r, scale)
+    monkeypatch.setattr(kh, '_fwht_rows', spy_rows)
+    monkeypatch.setattr(kh, '_fwht_strided', spy_strided)
+    return passes
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("rows,n,bits", [(3, 512, [(0, 8), (8, 9)]), (1, 2048, [(0, 8), (8, 9), (9, 11)]),
+                                         (2, 4096, [(0, 8), (8, 10), (10, 12)])])
+def test_triton_multipass_in_interpreter_matches_oracle(small_passes, rows, n, bits, dtype):
+    x = torch.randn(rows, n).to(dtype)
+    assert_matches_oracle(hadamard_transform(x, backend='triton'), x)   # bf16: still one rounding (fp32 in between)
+    assert small_passes == bits                                         # every bit once, in the fewest passes
+
+@pytest.mark.parametrize("nblocks,bits", [(1, []), (2, [(9, 10)]), (8, [(7, 8), (8, 10)]), (1024, [(0, 8), (8, 10)])])
+def test_triton_multipass_block_transform_in_interpreter(small_passes, nblocks, bits):
+    # (H_b ⊗ I_{n/b}): only the bits from log2(n/b) up are transformed; n/b >= m skips the row pass altogether
+    x = torch.randn(3, 1024)
+    y = block_hadamard_transform(x, nblocks, backend='triton')
+    torch.testing.assert_close(y.double(), block_oracle(x, nblocks), **TOL[torch.float32])
+    assert small_passes == bits
+
+def test_triton_multipass_in_interpreter_strides_scale_and_backward(small_passes):
+    x = torch.randn(3, 3 * 1024)[:, 1024:2048]                          # rows not back to back: copied once
+    assert_matches_oracle(hadamard_transform(x, scale=1.0, backend='triton'), x, scale=1.0)
+    x = torch.randn(2, 1024, requires_grad=True)
+    g = torch.randn(2, 1024)
+    hadamard_transform(x, scale=0.1, backend='triton').backward(g)      # the backward is the same multi-pass transform
+    torch.testing.assert_close(x.grad, hadamard_transform(g, scale=0.1, backend='torch'))
+
+def test_triton_multipass_at_the_real_pass_sizes_in_interpreter(triton_interpreter):
+    # one vector of 2^17: a 32768-wide row pass, then H_4 across the four rows (C = 32768, 4096 columns a tile)
+    x = torch.randn(1, 1 << 17)
+    assert_matches_oracle(hadamard_transform(x, backend='triton'), x)
 
 def test_triton_on_cpu_without_interpreter_raises_clearly(monkeypatch):
     pytest.importorskip("triton")
@@ -302,6 +357,13 @@ def test_triton_kernel_compiles_for_sm90_without_a_gpu(monkeypatch):
     src = ASTSource(triton.jit(_fwht_kernel), sig, {'N': 4096, 'LOG_N': 12, 'LOG_INNER': 0, 'ROWS': 1},
                     {(0,): aligned, (1,): aligned, (3,): aligned})
     ptx = triton.compile(src, target=GPUTarget('cuda', 90, 32), options={'num_warps': 8}).asm['ptx']
+    assert re.search(r'ld\.global(\.\S+)*\.v4', ptx) and re.search(r'st\.global(\.\S+)*\.v4', ptx)
+    from kernels.hadamard import _fwht_strided_kernel                  # the later passes of n > 32768: same check
+    sig = {'x_ptr': '*fp32', 'y_ptr': '*bf16', 'C': 'i32', 'scale': 'fp32', 'R': 'constexpr', 'LOG_R': 'constexpr',
+           'BLOCK_C': 'constexpr'}
+    src = ASTSource(triton.jit(_fwht_strided_kernel), sig, {'R': 256, 'LOG_R': 8, 'BLOCK_C': 64},
+                    {(0,): aligned, (1,): aligned, (2,): aligned})
+    ptx = triton.compile(src, target=GPUTarget('cuda', 90, 32), options={'num_warps': 16}).asm['ptx']
     assert re.search(r'ld\.global(\.\S+)*\.v4', ptx) and re.search(r'st\.global(\.\S+)*\.v4', ptx)
     from kernels.hadamard import _fastfood_bwd_kernel, _fastfood_fwd_kernel
     common = {'rows': 'i32', 'scale': 'fp32', 'nblocks': 'i32', 'N': 'constexpr', 'LOG_N': 'constexpr',
@@ -422,3 +484,13 @@ def test_cuda_auto_uses_triton_and_matches_oracle(n, dtype):
     g = torch.randn_like(x)
     hadamard_transform(x).backward(g)
     torch.testing.assert_close(x.grad.float(), hadamard_transform(g, backend='torch').float(), **TOL[dtype])
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("rows,n", [(3, 1 << 16), (1, 1 << 20), (1, 1 << 23)])
+def test_cuda_long_vectors_use_multipass_triton_and_match_fallback(rows, n, dtype):
+    # 2 passes (32768-wide rows, then H_r across them); the fallback is checked against the matrix above
+    x = torch.randn(rows, n, device='cuda').to(dtype)
+    assert _resolve_backend('hadamard_transform', x, n, None) == 'triton'
+    want = hadamard_transform(x.cpu().double(), backend='torch')
+    torch.testing.assert_close(hadamard_transform(x).cpu().double(), want, **TOL[dtype])
