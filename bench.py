@@ -39,8 +39,8 @@ Benchmarks for nanoreparam, one section per flag, several sections per call allo
             torch.clone vs dense matmul (n 1024 ... 16384, bf16 and fp32, 8192 rows; and fused vs clone on one fp32
             vector of n = 2^23, multi-pass); Fastfood and blockdiag layers vs
             nn.Linear (n 4096, 8192); tokens/s and MFU of d20 dense and lowrank and d12 dense (compile, bf16); step
-            time and peak memory of basis d = 10^4 and intrinsic d = 10^6 vs dense at d12. Writes bench_gpu.md with
-            the targets and pass/fail. --tiny runs the same code on CPU at toy sizes.
+            time and peak memory of basis d = 8 (and 10^4 at d12) and intrinsic d = 1,000 and 10^6 vs dense at d12
+            and d20. Writes bench_gpu.md with the targets and pass/fail. --tiny runs the same code on CPU at toy sizes.
 
 All numbers are medians of several timed runs measured side by side in this one process on the same tensors; compare
 machines by the ratios (to clone, to dense), and absolute times only within one machine. Every row also prints its
@@ -484,7 +484,8 @@ D12 = dict(n_layer=12, n_embd=768, n_head=6, vocab_size=65536, block_size=2048)
 TINY_SHAPE = dict(n_layer=2, n_embd=64, n_head=2, vocab_size=256, block_size=32)
 TARGETS = ('Hadamard (fused) <= 1.2x torch.clone for n <= 8192, bf16',
            'Fastfood layer (fused) >= 5x faster than nn.Linear at n = 4096, forward+backward, bf16',
-           'dense d20 >= 40% MFU (compile, bf16)')
+           'dense d20 >= 40% MFU (compile, bf16)',
+           'basis d = 8 and intrinsic d = 1,000 and 10^6 <= 1.5x a dense step, d12 and d20 (eager, bf16)')
 
 
 class Report:
@@ -679,33 +680,41 @@ def gpu_training(rep, device, tiny, results):
 
 def gpu_random_bases(rep, device, tiny, results):
     batch, steps, warmup = (4, 2, 1) if tiny else (8, 5, 1)
-    base = TINY_SHAPE if tiny else D12
-    d_basis, d_intrinsic = (16, 1000) if tiny else (10 ** 4, 10 ** 6)
-    rows = [('dense', {}),
-            (f'basis d={d_basis:,} per layer, fastfood, regenerated',
-             dict(linear='basis', basis_dim=d_basis, basis_projection='fastfood')),
-            (f'intrinsic d={d_intrinsic:,}, fastfood, regenerated',
-             dict(linear='intrinsic', intrinsic_dim=d_intrinsic, intrinsic_projection='fastfood'))]
-    rep(f"## Random bases at {'the tiny shape' if tiny else 'd12'}: step time and peak memory vs dense\n")
-    rep(f"Eager, {'fp32' if tiny else 'bf16 autocast'}, micro-batch {batch} x {base['block_size']}; mean of {steps} "
-        "steps after one warm-up. Every step regenerates each layer's projection from its seeds in forward and again "
-        "in backward (basis_cache off).\n")
-    rep("| model | ms/step | x dense | peak memory GB | x dense |")
-    rep("|---|---|---|---|---|")
-    dense = None
-    for name, kw in rows:
-        if rep.left() < (5 if tiny else 60):
-            rep(f"| {name} | skipped: time budget | | | |")
-            continue
-        try:
-            ms, _, _, mem = train_step_rate({**base, **kw}, batch, steps, warmup, device, False, not tiny)
-        except torch.cuda.OutOfMemoryError:
-            _free(device)
-            rep(f"| {name} | out of memory | | | |")
-            continue
-        dense = dense or (ms, mem)
-        mem_s = f'{mem / 2**30:.2f} | {mem / dense[1]:.2f}' if mem is not None and dense[1] else '- | -'
-        rep(f"| {name} | {ms:.1f} | {ms / dense[0]:.2f} | {mem_s} |")
+    d_basis, d_intrinsic = ((8, 16), (100, 1000)) if tiny else ((8, 10 ** 4), (1000, 10 ** 6))
+    rows = [('d12', D12, [('dense', {})]
+             + [(f'basis d={d:,} per matrix', dict(linear='basis', basis_dim=d, basis_projection='fastfood'))
+                for d in d_basis]
+             + [(f'intrinsic d={d:,}', dict(linear='intrinsic', intrinsic_dim=d)) for d in d_intrinsic]),
+            ('d20', D20, [('dense', {}), (f'basis d={d_basis[0]:,} per matrix',
+                                          dict(linear='basis', basis_dim=d_basis[0], basis_projection='fastfood'))]
+             + [(f'intrinsic d={d:,}', dict(linear='intrinsic', intrinsic_dim=d)) for d in d_intrinsic])]
+    rep(f"## Random bases: step time and peak memory vs dense at d12 and d20{' (tiny shape)' if tiny else ''}\n")
+    rep(f"Eager, {'fp32' if tiny else 'bf16 autocast'}, micro-batch {batch} x "
+        f"{(TINY_SHAPE if tiny else D12)['block_size']}, one micro-step a step; mean of {steps} steps after one "
+        "warm-up. Fastfood projections, regenerated from their seeds once per step (basis_cache off).\n")
+    rep("| shape | model | ms/step | x dense | peak memory GB | x dense | target |")
+    rep("|---|---|---|---|---|---|---|")
+    for shape, base, shape_rows in rows:
+        dense = None
+        for name, kw in shape_rows:
+            if rep.left() < (5 if tiny else 30):
+                rep(f"| {shape} | {name} | skipped: time budget | | | | |")
+                continue
+            try:
+                ms, _, _, mem = train_step_rate({**(TINY_SHAPE if tiny else base), **kw}, batch, steps, warmup,
+                                                device, False, not tiny)
+            except torch.cuda.OutOfMemoryError:
+                _free(device)
+                rep(f"| {shape} | {name} | out of memory | | | | |")
+                continue
+            dense = dense or (ms, mem)
+            mem_s = f'{mem / 2**30:.2f} | {mem / dense[1]:.2f}' if mem is not None and dense[1] else '- | -'
+            target = ''
+            if name != 'dense' and not name.startswith('basis d=10,000') and not tiny:
+                ok = ms / dense[0] <= 1.5
+                target = 'pass' if ok else 'fail'
+                results.setdefault(TARGETS[3], []).append((f'{shape} {name} {ms / dense[0]:.2f}x', ok))
+            rep(f"| {shape} | {name} | {ms:.1f} | {ms / dense[0]:.2f} | {mem_s} | {target} |")
     rep()
 
 
