@@ -424,31 +424,49 @@ BASES_ROWS = [
 ]
 
 
-def projection_profile(cfg_kw, device, top=8):
-    """(ms of one P α and one P^T g for every random-basis matrix, [(op, self ms)] of the `top` costliest ops)."""
-    from torch.profiler import ProfilerActivity, profile
+def projection_profile(cfg_kw, device):
+    """{part: ms} of one P α and one P^T g for every random-basis matrix of the model, the step's projection work:
+    the time inside philox.signs (B, G), philox.perm (Π) and hadamard_transform (H), the rest (gathers, index_add,
+    products, padding) and the total. Timed by wrapping those three functions as model.py calls them."""
+    import model as M
     from model import GPT, GPTConfig, RandomBasisLinear
-    model = GPT(GPTConfig(**cfg_kw)).to(device)
-    layers = list({id(m): m for _, _, m in model.variant_modules() if isinstance(m, RandomBasisLinear)}.values())
+    net = GPT(GPTConfig(**cfg_kw)).to(device)
+    layers = list({id(m): m for _, _, m in net.variant_modules() if isinstance(m, RandomBasisLinear)}.values())
+    spent = {}
+    def timed(part, fn):
+        def wrapper(*a, **kw):
+            _sync(device)
+            t0 = time.perf_counter()
+            out = fn(*a, **kw)
+            _sync(device)
+            spent[part] = spent.get(part, 0.0) + (time.perf_counter() - t0) * 1e3
+            return out
+        return wrapper
+    real = (M.philox.signs, M.philox.perm, M.hadamard_transform)
     def both():
         for m in layers:
             alpha = m.coefficients()[0].detach()
             m.project_T(m.project(alpha))
-    both()                                                          # warm: plans, caches
-    _sync(device)
-    t0 = time.perf_counter()
-    with profile(activities=[ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == 'cuda' else [])) as prof:
+    both()                                                          # warm: allocator, small caches
+    M.philox.signs, M.philox.perm = timed('signs B, G', real[0]), timed('permutation Π', real[1])
+    M.hadamard_transform = timed('Walsh-Hadamard H', real[2])
+    try:
+        _sync(device)
+        t0 = time.perf_counter()
         both()
         _sync(device)
-    ms = (time.perf_counter() - t0) * 1e3
-    ops = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)[:top]
-    return ms, [(e.key, e.self_cpu_time_total / 1e3) for e in ops]
+        total = (time.perf_counter() - t0) * 1e3
+    finally:
+        M.philox.signs, M.philox.perm, M.hadamard_transform = real
+    spent['the rest'] = total - sum(spent.values())
+    spent['total'] = total
+    return spent
 
 
 def bench_bases(args):
     """A training step at the d20 shape (config/dense_d20.py, micro-batch 1 x 128) under random bases and the intrinsic
     vector (Fastfood projections, regenerated), against dense: with 1 micro-step a step, and with the config's 8, where
-    the projection is paid once per optimizer step; then where a random-basis step's extra time goes."""
+    the projection is paid once per optimizer step; then where a random-basis step's extra time goes (bases_profile)."""
     device = torch.device(args.device)
     accums = args.accum or [1, 8]
     print(f"## --bases: random bases at the d20 shape (20 x 1280, micro-batch 1 x 128, vocab 4,096), fp32, eager\n")
@@ -469,11 +487,18 @@ def bench_bases(args):
             dense.setdefault(a, ms)
             cells.append(f"{ms:,.0f} | {ms / dense[a]:.2f}")
         print(f"| {name} | {trainable:,} | " + " | ".join(cells) + " |", flush=True)
+    bases_profile(device)
+
+
+def bases_profile(device):
     print("\nWhere the extra time goes: one P α and one P^T g for every random-basis matrix (a step's projection "
-          "work), timed and profiled alone (torch.profiler, self CPU time of the costliest ops).\n")
+          "work), timed alone, split by what model.py calls (ms; the rest: gathers, index_add, products, padding).\n")
+    parts = ('signs B, G', 'permutation Π', 'Walsh-Hadamard H', 'the rest', 'total')
+    print("| model | " + " | ".join(parts) + " |")
+    print("|---|" + "---|" * len(parts))
     for name, kw in BASES_ROWS[1:]:
-        ms, ops = projection_profile({**BASES_SHAPE, **kw}, device)
-        print(f"- {name}: {ms:,.0f} ms; " + ', '.join(f"{op} {t:,.0f}" for op, t in ops), flush=True)
+        spent = projection_profile({**BASES_SHAPE, **kw}, device)
+        print(f"| {name} | " + " | ".join(f"{spent.get(p, 0):,.0f}" for p in parts) + " |", flush=True)
 
 # -----------------------------------------------------------------------------
 # --gpu: the one prepared GPU check, a markdown report; --tiny runs the same code paths on CPU at toy sizes
