@@ -6,7 +6,7 @@ Benchmarks for nanoreparam, one section per flag, several sections per call allo
     python bench.py --layers                           # fastfood and blockdiag layers vs dense nn.Linear
     python bench.py --variants                         # a training step of the default model, every variant
     python bench.py --relstep                          # how far one AdamW step moves each variant's weight
-    python bench.py --bases                            # random bases vs dense at the d20 shape, about 10 min on CPU
+    python bench.py --bases                            # random bases vs dense at the d20 shape, ~40 min on 2 cores
     python bench.py --gpu                              # the prepared GPU check: one markdown report, < 8 min
     python bench.py --tiny                             # the same check on CPU at toy sizes, in seconds
 
@@ -472,9 +472,9 @@ def bench_bases(args):
     print(f"## --bases: random bases at the d20 shape (20 x 1280, micro-batch 1 x 128, vocab 4,096), fp32, eager\n")
     print(f"{machine_line(device)}; one warm-up step, then the mean of {args.reps or 2} steps; synthetic tokens. "
           "Fastfood projections regenerated from their seeds in every step (basis_cache off). On 2 CPU cores the "
-          "whole table takes about ten minutes.\n")
-    print("| model | trainable non-emb | " + " | ".join(f"ms/step, {a} micro-step{'s' * (a > 1)} | x dense" for a in accums)
-          + " |")
+          "table and its profile take about 40 minutes.\n")
+    cols = [f"ms/step, {a} micro-step{'s' * (a > 1)} | x dense" for a in accums]
+    print("| model | trainable non-emb | " + " | ".join(cols) + " |")
     print("|---|---|" + "---|---|" * len(accums))
     dense = {}
     from model import GPT, GPTConfig
@@ -791,7 +791,7 @@ def main():
     p.add_argument('--layers', action='store_true', help='fastfood and blockdiag layers vs the dense nn.Linear they emulate')
     p.add_argument('--variants', action='store_true', help='a training step of the default model under each variant')
     p.add_argument('--relstep', action='store_true', help="one AdamW step's relative change of each variant's weight")
-    p.add_argument('--bases', action='store_true', help='random bases vs dense at the d20 shape (about 10 min on CPU)')
+    p.add_argument('--bases', action='store_true', help='random bases vs dense at the d20 shape (~40 min on 2 cores)')
     p.add_argument('--accum', type=int_list, default=None, help='--bases: micro-steps per step (default 1,8)')
     p.add_argument('--gpu', action='store_true', help='the prepared GPU check: every table in one markdown report')
     p.add_argument('--tiny', action='store_true', help='--gpu on CPU at toy sizes, in seconds (tests/test_bench.py)')
