@@ -410,6 +410,11 @@ class RandomBasisLinear(VariantLinear):
         """fastfood / fft: {name: tensor} of the named parts (B, G, perm) on device, cached or drawn."""
         return {name: getattr(self, name) if self.cache else self._draw(name, device) for name in names}
 
+    def fold(self, device):
+        """fastfood: perm mod m, (L,), m = next_pow2(d): all the tile/fold trick reads of Π (philox.perm_mod)."""
+        m = next_pow2(self.d)
+        return self.perm & (m - 1) if self.cache else philox.perm_mod(self.keys['perm'], self.N, m, device)
+
     def _directions(self, device):
         """dense: yields (k0, Wk) with Wk (c, D) the unit-norm directions k0 .. k0+c-1, c*D <= max(D, BASIS_CHUNK),
         direction k = signs / sqrt(D) from stream k of the key 'W' on device (32 signs per Philox word)."""
@@ -431,9 +436,9 @@ class RandomBasisLinear(VariantLinear):
                 delta += alpha[k0:k0 + Wk.size(0)] @ Wk                          # sum_k α_k W_k, c directions at once
             return delta
         if self.projection == 'fastfood':
-            r, m = self.random_parts(alpha.device, ('B', 'G', 'perm')), next_pow2(d)
+            r, m = self.random_parts(alpha.device, ('B', 'G')), next_pow2(d)
             h = hadamard_transform(F.pad(alpha * r['B'], (0, m - d)), scale=1.0)       # H_m B [α; 0]     (m,)
-            h = hadamard_transform(h[r['perm'] & (m - 1)] * r['G'], scale=1.0)         # H G Π H B [α; 0] (L,)
+            h = hadamard_transform(h[self.fold(alpha.device)] * r['G'], scale=1.0)     # H G Π H B [α; 0] (L,)
             return h[:D] / math.sqrt(N * D)     # H_L [v; 0] = tile(H_m v): (Π tile(u))_i = u[perm[i] mod m]
         r = self.random_parts(alpha.device, ('B', 'perm'))
         x = alpha.new_zeros(N).index_copy_(0, r['perm'], alpha)                       # Π^T [α; 0]       (N,)
@@ -445,9 +450,9 @@ class RandomBasisLinear(VariantLinear):
         if self.projection == 'dense':
             return torch.cat([Wk @ g for _, Wk in self._directions(g.device)])     # <G_W, W_k>
         if self.projection == 'fastfood':
-            r, m = self.random_parts(g.device, ('B', 'G', 'perm')), next_pow2(d)
+            r, m = self.random_parts(g.device, ('B', 'G')), next_pow2(d)
             h = hadamard_transform(F.pad(g, (0, N - D)), scale=1.0) * r['G']            # G H [g; 0]       (L,)
-            h = h.new_zeros(m).index_add_(0, r['perm'] & (m - 1), h)                   # fold of Π^T h    (m,)
+            h = h.new_zeros(m).index_add_(0, self.fold(g.device), h)                   # fold of Π^T h    (m,)
             return hadamard_transform(h, scale=1.0)[:d] * r['B'] / math.sqrt(N * D)    # (H_L w)[:m] = H_m fold(w)
         r = self.random_parts(g.device, ('B', 'perm'))
         y = F.pad(g * math.sqrt(N / D), (0, N - D)) * r['B']

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from kernels import philox
-from kernels.philox import MASK, gaussian, key_of, perm, perm_inverse, signs, uniform, words
+from kernels.philox import MASK, gaussian, key_of, perm, perm_inverse, perm_mod, signs, uniform, words
 
 # Random123's known-answer vectors for Philox-4x32-10 (Salmon, Moraes, Dror, Shaw 2011; the kat_vectors file of its
 # reference implementation): counter, key -> output
@@ -142,6 +142,16 @@ def test_permutation_is_a_bijection_with_an_exact_inverse(n):
     assert torch.equal(perm(KEY, n, i), p)                            # the same on every call
     if n >= 64:
         assert not torch.equal(perm(key_of('another key'), n, i), p)  # and another key gives another one
+
+
+@pytest.mark.parametrize('chunk', [1 << 6, philox.CPU_CHUNK])
+@pytest.mark.parametrize('n', [2, 16, 1 << 11, 1 << 14, 1000, 4097])
+def test_perm_mod_is_the_permutations_low_bits_whatever_the_chunking(n, chunk, monkeypatch):
+    monkeypatch.setattr(philox, 'CPU_CHUNK', chunk)                   # rows of the (hi, lo) grid split across chunks
+    full = perm(KEY, n, torch.arange(n))
+    for m in (1, 2, 8, 64, 1 << 7, 1 << 9):                           # up to past the lo half: the fallback
+        if m <= n:
+            assert torch.equal(perm_mod(KEY, n, m), full & (m - 1)), m
 
 
 def test_permutation_looks_random():
