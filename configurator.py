@@ -75,6 +75,10 @@ def configure(defaults, argv, types=None, script=None):
         raise _Defaults(dict(defaults), dict(types))
     script = script or os.path.basename(sys.argv[0])
     config = dict(defaults)
+    if '--help' in argv or '-h' in argv:  # the script's docstring, then every key with its default
+        print((sys.modules['__main__'].__doc__ or '').strip() + '\n\nconfig keys (config files, then --key=value):')
+        print('\n'.join(f'  --{k}={v if isinstance(v, str) else repr(v)}' for k, v in defaults.items()))
+        sys.exit(0)
     for arg in argv:
         if not arg.startswith('--'):
             if not os.path.isfile(arg):

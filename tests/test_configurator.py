@@ -127,3 +127,13 @@ def test_a_config_file_includes_a_base_config_through_the_configurator(tmp_path)
     top.write_text("include('nowhere.py')\n")
     with pytest.raises(ConfigError, match='nowhere.py'):
         configure(str(top))
+
+
+@pytest.mark.parametrize('script,flag,key', [('train.py', '--help', '--learning_rate=0.003'),
+                                             ('sample.py', '-h', '--temperature=0.8'),
+                                             ('export.py', '--help', '--out_dir=out')])
+def test_help_prints_the_usage_and_every_key_with_its_default(script, flag, key):
+    r = run(script, flag, timeout=120)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] and 'config keys (config files, then --key=value):' in lines and f'  {key}' in lines
