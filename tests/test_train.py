@@ -146,8 +146,9 @@ def test_too_many_bad_steps_stop_the_run_and_keep_the_last_checkpoint(tmp_path, 
 
 def ddp_run(tmp_path, tiny_data, nproc, name):
     out = tmp_path / name
+    # the MLPs through the intrinsic vector: its gradient is projected once per step, on the last micro-step
     args = [*TINY, f'--data_dir={tiny_data}', f'--out_dir={out}', '--max_iters=8', '--eval_interval=4',
-            '--log_interval=1', '--gradient_accumulation_steps=4']
+            '--log_interval=1', '--gradient_accumulation_steps=4', '--mlp_linear=intrinsic', '--intrinsic_dim=64']
     if nproc == 1:
         r = run('train.py', *args)
     else:
