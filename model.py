@@ -1011,6 +1011,8 @@ class GPT(nn.Module):
             part = {} if owner[l] == l else {cfg.share_what: getattr(self.h[str(owner[l])], cfg.share_what)}
             self.h[str(l)] = Block(cfg, l, make_linear, **part)
         self.intrinsic = make_linear.finish()  # the intrinsic model's one shared alpha, or None
+        self.bases = tuple({id(m): m for _, _, m in self.variant_modules() if isinstance(m, RandomBasisLinear)}
+                           .values())  # for last_micro_step; a tuple, not submodules (they are registered above)
         self.wte = nn.Embedding(V, E or H)
         self.embd_proj = nn.Linear(E, H, bias=False) if E else None   # ALBERT: V x E, then E x H
         self.ln_f = RMSNorm(H)
@@ -1058,9 +1060,8 @@ class GPT(nn.Module):
     def last_micro_step(self, last):
         """Gradient accumulation: call before each micro-step's backward, True on the last one. Random bases then
         project their summed G_W to grad α once per optimizer step (ProjectAlpha); earlier micro-steps give α 0."""
-        for _, _, m in self.variant_modules():
-            if isinstance(m, RandomBasisLinear):
-                m.project_grad = last
+        for m in self.bases:
+            m.project_grad = last
 
     # -- generation with a KV cache ---------------------------------------------------------------------
 

@@ -292,6 +292,7 @@ if checkpoint is not None:
     checkpoint = None  # free memory
 
 raw_model = model
+trainable = [p for p in raw_model.parameters() if p.requires_grad]  # for the gradient norm and clipping, every step
 if compile:
     if master:
         print('compiling the model...')
@@ -529,11 +530,11 @@ while True:
         loss_sum = t.item() / world_size
     for opt in optimizers:
         scaler.unscale_(opt)
-    grads = [p.grad for p in raw_model.parameters() if p.grad is not None]
+    grads = [p.grad for p in trainable if p.grad is not None]
     grad_norm = torch.nn.utils.get_total_norm(grads) if grads else torch.zeros(())
     if math.isfinite(grad_norm.item()) and math.isfinite(loss_sum):
         if grad_clip > 0:
-            torch.nn.utils.clip_grads_with_norm_(list(raw_model.parameters()), grad_clip, grad_norm)
+            torch.nn.utils.clip_grads_with_norm_(trainable, grad_clip, grad_norm)
         for opt in optimizers:
             scaler.step(opt)
         bad_steps = 0
