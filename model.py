@@ -334,17 +334,22 @@ class ProjectAlpha(torch.autograd.Function):
     reuses the layer's last ΔW while α is unchanged (same tensor, same version counter), and backward adds each
     micro-step's G_W to a running sum, projecting grad α = P^T ΣG_W only when the layer's `project_grad` is set
     (GPT.last_micro_step: train.py sets it on the last micro-step only; by default every backward projects). P is
-    regenerated from its seeds, never stored: no d x D tensor is ever kept. Under torch.compile both run every call.
+    regenerated from its seeds, never stored: no d x D tensor is ever kept, and ΔW only while a later call can use it
+    (evaluation, earlier micro-steps), not through a training step's last one. Under torch.compile both run every call.
     Runs in fp32 under autocast: ΔW is added to an fp32 W0 and α's gradient sums D products."""
     @staticmethod
     @torch.amp.custom_fwd(device_type='cuda', cast_inputs=torch.float32)
-    def forward(ctx, alpha, layer):
+    def forward(ctx, alpha, layer, keep):
+        # keep: whether a later call may reuse this ΔW before α changes (not so on a training step's last micro-step)
         ctx.layer, ctx.d = layer, alpha.numel()
         if torch.compiler.is_compiling():
             return layer.project(alpha)
         key = (alpha.data_ptr(), alpha._version, alpha.dtype, alpha.device)
         if layer.delta_key != key:
-            layer.delta, layer.delta_key = layer.project(alpha), key
+            delta = layer.project(alpha)
+            if not keep:
+                return delta
+            layer.delta, layer.delta_key = delta, key
         return layer.delta.detach()                                 # a new tensor on the cached storage
 
     @staticmethod
@@ -352,14 +357,14 @@ class ProjectAlpha(torch.autograd.Function):
     def backward(ctx, grad):
         layer = ctx.layer
         if torch.compiler.is_compiling():
-            return layer.project_T(grad), None
+            return layer.project_T(grad), None, None
         if layer.grad_sum is not None:
             grad = layer.grad_sum.add_(grad)
         if not layer.project_grad:                                  # an earlier micro-step: keep the sum, α gets 0
             layer.grad_sum = grad if layer.grad_sum is not None else grad.clone()
-            return grad.new_zeros(ctx.d), None
+            return grad.new_zeros(ctx.d), None, None
         layer.grad_sum = layer.delta = layer.delta_key = None       # α changes at the optimizer step that follows
-        return layer.project_T(grad), None
+        return layer.project_T(grad), None, None
 
 
 class RandomBasisLinear(VariantLinear):
@@ -379,7 +384,7 @@ class RandomBasisLinear(VariantLinear):
         self.keys = {p: frozen_key(cfg, layer_idx, role, p) for p in ('W0', 'W', 'B', 'G', 'perm')}  # P's seeds
         self.projection, self.cache, self.pure = projection, cfg.basis_cache, pure
         self.delta = self.delta_key = self.grad_sum = None          # ProjectAlpha's per-step state
-        self.project_grad = True
+        self.project_grad, self.uses = True, 1
         if not pure:  # the pure form W = c P α has no offset
             self.register_buffer('W0', randn((out_features, in_features), self.keys['W0'], std), persistent=False)
         self.set_dim(d)
@@ -465,7 +470,9 @@ class RandomBasisLinear(VariantLinear):
     def weight(self):
         """The effective weight W0 + c ΔW (pure form: c ΔW), (out, in)."""
         alpha, c = self.coefficients()
-        delta = ProjectAlpha.apply(alpha, self).view(self.out_features, self.in_features)   # (out, in)
+        # kept for evaluation, micro-steps before the last, and the later layers that share this module
+        keep = self.uses > 1 or not (torch.is_grad_enabled() and self.project_grad)
+        delta = ProjectAlpha.apply(alpha, self, keep).view(self.out_features, self.in_features)   # (out, in)
         if self.pure:
             return c * delta
         return self.W0 + c * delta if torch.is_tensor(c) else torch.add(self.W0, delta, alpha=c)
@@ -1011,8 +1018,10 @@ class GPT(nn.Module):
             part = {} if owner[l] == l else {cfg.share_what: getattr(self.h[str(owner[l])], cfg.share_what)}
             self.h[str(l)] = Block(cfg, l, make_linear, **part)
         self.intrinsic = make_linear.finish()  # the intrinsic model's one shared alpha, or None
-        self.bases = tuple({id(m): m for _, _, m in self.variant_modules() if isinstance(m, RandomBasisLinear)}
-                           .values())  # for last_micro_step; a tuple, not submodules (they are registered above)
+        uses = [m for _, _, m in self.variant_modules() if isinstance(m, RandomBasisLinear)]
+        self.bases = tuple({id(m): m for m in uses}.values())  # for last_micro_step; a tuple, not submodules
+        for m in self.bases:
+            m.uses = sum(u is m for u in uses)                   # a shared basis reuses its ΔW within a forward
         self.wte = nn.Embedding(V, E or H)
         self.embd_proj = nn.Linear(E, H, bias=False) if E else None   # ALBERT: V x E, then E x H
         self.ln_f = RMSNorm(H)

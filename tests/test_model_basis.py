@@ -317,7 +317,8 @@ def test_gradient_accumulation_projects_once_per_optimizer_step_with_the_same_gr
 
 
 def test_forward_reuses_the_projection_until_alpha_changes_by_a_step_a_load_or_an_edit(monkeypatch):
-    """Evaluation and sampling project once; an AdamW step, load_state_dict and an in-place edit of α each show."""
+    """Evaluation and sampling project once; an AdamW step, load_state_dict and an in-place edit of α each show; a
+    training step's last micro-step keeps nothing (its ΔW would only cost memory)."""
     model = build('intrinsic', 'fastfood', d=6)
     layers = basis_layers(model)
     calls = count_projections(monkeypatch)
@@ -325,11 +326,14 @@ def test_forward_reuses_the_projection_until_alpha_changes_by_a_step_a_load_or_a
     with torch.no_grad():
         model(x), model(x), model.generate(x[:1, :4], 3)
     assert calls['P'] == len(layers)
-    current = lambda: all(torch.equal(ProjectAlpha.apply(m.coefficients()[0], m), m.project(m.coefficients()[0]))
-                          for m in layers)
+    current = lambda: all(torch.equal(ProjectAlpha.apply(m.coefficients()[0], m, True),   # the kept ΔW, if valid
+                                      m.project(m.coefficients()[0])) for m in layers)
     opt = torch.optim.AdamW(model.parameters(), lr=0.1)
     model(x, x)[1].backward()
     opt.step()
+    loss = model(x, x)[1]              # a training step's last micro-step keeps no ΔW: nothing can reuse it
+    assert all(m.delta is None for m in layers)
+    loss.backward()
     assert current()
     state = {k: v.clone() for k, v in model.state_dict().items()}
     with torch.no_grad():
@@ -387,9 +391,9 @@ def test_a_model_moved_to_cuda_regenerates_its_projection_there_as_on_the_cpu(va
     logits = model(x)[0]
     model.to('cuda')
     for m in basis_layers(model):
-        delta = ProjectAlpha.apply(m.coefficients()[0], m)
+        delta = ProjectAlpha.apply(m.coefficients()[0], m, False)
         assert delta.device.type == 'cuda'
-        assert torch.allclose(delta.cpu(), ProjectAlpha.apply(m.coefficients()[0].cpu(), m.to('cpu')), atol=1e-6)
+        assert torch.allclose(delta.cpu(), ProjectAlpha.apply(m.coefficients()[0].cpu(), m.to("cpu"), False), atol=1e-6)
         m.to('cuda')
     assert torch.allclose(model(x.cuda())[0].cpu(), logits, atol=1e-4)
 
