@@ -48,6 +48,7 @@ max error against a float64 oracle on a few rows, so a fast wrong kernel cannot 
 bench_<section>(args) function and one flag; parameter and FLOP counts are `python model.py --compare`'s.
 """
 import argparse
+import contextlib
 import math
 import os
 import statistics
@@ -334,6 +335,19 @@ RELSTEP_ROWS = [
 ]
 
 
+def train_step(model, opt, batches, run=None, autocast=None):
+    """One optimizer step as train.py takes it: forward + backward over the micro-batches [(x, y), ...] (random bases
+    project once, on the last), gradient clipping at 1, the optimizer. run: the (compiled) callable, default model."""
+    for micro, (x, y) in enumerate(batches):
+        model.last_micro_step(micro == len(batches) - 1)
+        with autocast or contextlib.nullcontext():
+            _, loss = (run or model)(x, y)
+        loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    opt.zero_grad(set_to_none=True)
+
+
 def effective_weights(model):
     """{(layer, role): W (out, in)} of every variant linear that is not frozen, W = layer(I)^T (a shared module once
     per layer that uses it)."""
@@ -358,11 +372,7 @@ def relative_steps(kw, tokens, lr=3e-3, warmup=10, batch=32, block=128, weight_d
         ix = torch.randint(len(tokens) - block - 1, (batch,), generator=gen).tolist()
         x = torch.stack([tokens[i:i + block] for i in ix])
         y = torch.stack([tokens[i + 1:i + 1 + block] for i in ix])
-        _, loss = model(x, y)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        opt.zero_grad(set_to_none=True)
+        train_step(model, opt, [(x, y)])
 
     for _ in range(warmup):
         step()
@@ -622,7 +632,6 @@ def gpu_layers(rep, device, tiny, results):
 def train_step_rate(cfg_kw, batch, steps, warmup, device, compile, bf16, accum=1):
     """(ms per step, tokens/s, MFU or None, peak memory bytes or None) of `accum` micro-steps of forward + backward,
     then clip + AdamW, on one fixed batch of synthetic tokens, as train.py takes a step."""
-    from contextlib import nullcontext
     from model import GPT, GPTConfig, peak_flops
     torch.manual_seed(0)
     model = GPT(GPTConfig(**cfg_kw)).to(device)
@@ -631,16 +640,8 @@ def train_step_rate(cfg_kw, batch, steps, warmup, device, compile, bf16, accum=1
     T, V = cfg_kw['block_size'], cfg_kw['vocab_size']
     xy = torch.randint(0, V, (batch, T + 1), device=device)
     x, y = xy[:, :-1].contiguous(), xy[:, 1:].contiguous()
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
-    def step():
-        for micro in range(accum):
-            model.last_micro_step(micro == accum - 1)
-            with autocast:
-                _, loss = run(x, y)
-            loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        opt.zero_grad(set_to_none=True)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else None
+    step = lambda: train_step(model, opt, [(x, y)] * accum, run, autocast)
     for _ in range(warmup):
         step()
     _sync(device)

@@ -429,12 +429,8 @@ def test_fastfood_rejects_bad_arguments():
     with pytest.raises(TypeError, match="perm must be an integer tensor"):
         fastfood_transform(torch.randn(2, 16), b, perm.float(), g, s)
 
-@pytest.mark.parametrize("rows,n", [(5, 2), (37, 16), (100, 256), (3, 1024)])
-def test_fastfood_triton_kernels_in_interpreter_match_composite(triton_interpreter, rows, n):
-    # (100, 256): 16 rows per program and 7 row blocks over 4 programs, so a program loops and accumulates
-    x = torch.randn(rows, n, requires_grad=True)
-    b, perm, g, s = fastfood_params(n, requires_grad=True)
-    dy = torch.randn(rows, n)
+def assert_triton_fastfood_matches_composite(x, b, perm, g, s, dy):
+    """The Triton kernels' output and gradients (dx, db, dg, ds) against the composite torch backend's."""
     y_ref = fastfood_transform(x, b, perm, g, s, backend='torch')
     grads_ref = torch.autograd.grad(y_ref, (x, b, g, s), dy)
     y = fastfood_transform(x, b, perm, g, s, backend='triton')
@@ -443,6 +439,13 @@ def test_fastfood_triton_kernels_in_interpreter_match_composite(triton_interpret
     for name, got, want in zip(['dx', 'db', 'dg', 'ds'], grads, grads_ref):
         torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4, msg=name)  # sums over rows: looser than 1 op
 
+@pytest.mark.parametrize("rows,n", [(5, 2), (37, 16), (100, 256), (3, 1024)])
+def test_fastfood_triton_kernels_in_interpreter_match_composite(triton_interpreter, rows, n):
+    # (100, 256): 16 rows per program and 7 row blocks over 4 programs, so a program loops and accumulates
+    x = torch.randn(rows, n, requires_grad=True)
+    b, perm, g, s = fastfood_params(n, requires_grad=True)
+    assert_triton_fastfood_matches_composite(x, b, perm, g, s, torch.randn(rows, n))
+
 def test_fastfood_triton_k_blocks_in_interpreter_match_composite(triton_interpreter):
     # three blocks on one strided input: each launch writes y[:, j] (row stride k*n), dx sums the blocks' dx
     x = torch.randn(7, 3 * 64)[:, :64].requires_grad_()
@@ -450,14 +453,7 @@ def test_fastfood_triton_k_blocks_in_interpreter_match_composite(triton_interpre
     perm = torch.stack([torch.randperm(64, generator=torch.Generator().manual_seed(j)) for j in range(3)])
     for t in (b, g, s):
         t.requires_grad_()
-    dy = torch.randn(7, 3, 64)
-    y_ref = fastfood_transform(x, b, perm, g, s, backend='torch')
-    grads_ref = torch.autograd.grad(y_ref, (x, b, g, s), dy)
-    y = fastfood_transform(x, b, perm, g, s, backend='triton')
-    grads = torch.autograd.grad(y, (x, b, g, s), dy)
-    torch.testing.assert_close(y, y_ref, **TOL[torch.float32])
-    for name, got, want in zip(['dx', 'db', 'dg', 'ds'], grads, grads_ref):
-        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4, msg=name)
+    assert_triton_fastfood_matches_composite(x, b, perm, g, s, torch.randn(7, 3, 64))
 
 def test_fastfood_triton_bf16_and_op_registration_in_interpreter(triton_interpreter):
     x = torch.randn(6, 64).bfloat16()
