@@ -358,11 +358,11 @@ class ProjectAlpha(torch.autograd.Function):
         layer = ctx.layer
         if torch.compiler.is_compiling():
             return layer.project_T(grad), None, None
+        if not layer.project_grad:                                  # an earlier micro-step: keep the sum, α gets 0
+            layer.grad_sum = grad.clone() if layer.grad_sum is None else layer.grad_sum.add_(grad)
+            return grad.new_zeros(ctx.d), None, None
         if layer.grad_sum is not None:
             grad = layer.grad_sum.add_(grad)
-        if not layer.project_grad:                                  # an earlier micro-step: keep the sum, α gets 0
-            layer.grad_sum = grad if layer.grad_sum is not None else grad.clone()
-            return grad.new_zeros(ctx.d), None, None
         layer.grad_sum = layer.delta = layer.delta_key = None       # α changes at the optimizer step that follows
         return layer.project_T(grad), None, None
 
