@@ -436,30 +436,38 @@ BASES_ROWS = [
 
 def projection_profile(cfg_kw, device):
     """{part: ms} of one P α and one P^T g for every random-basis matrix of the model, the step's projection work:
-    the time inside philox.signs (B, G), philox.perm (Π) and hadamard_transform (H), the rest (gathers, index_add,
-    products, padding) and the total. Timed by wrapping those three functions as model.py calls them."""
+    the time inside philox.signs (B, G), philox.perm and perm_mod (Π) and hadamard_transform (H), the rest (gathers,
+    index_add, products, padding) and the total. Timed by wrapping those three functions as model.py calls them."""
     import model as M
     from model import GPT, GPTConfig, RandomBasisLinear
     net = GPT(GPTConfig(**cfg_kw)).to(device)
     layers = list({id(m): m for _, _, m in net.variant_modules() if isinstance(m, RandomBasisLinear)}.values())
-    spent = {}
+    spent, depth = {}, [0]
     def timed(part, fn):
         def wrapper(*a, **kw):
+            if depth[0]:                                            # perm_mod may call perm: count the outer call
+                return fn(*a, **kw)
             _sync(device)
+            depth[0] += 1
             t0 = time.perf_counter()
-            out = fn(*a, **kw)
+            try:
+                out = fn(*a, **kw)
+            finally:
+                depth[0] -= 1
             _sync(device)
             spent[part] = spent.get(part, 0.0) + (time.perf_counter() - t0) * 1e3
             return out
         return wrapper
-    real = (M.philox.signs, M.philox.perm, M.hadamard_transform)
+    names = ('signs', 'perm', 'perm_mod')
+    real = {name: getattr(M.philox, name) for name in names}, M.hadamard_transform
     def both():
         for m in layers:
             alpha = m.coefficients()[0].detach()
             m.project_T(m.project(alpha))
     both()                                                          # warm: allocator, small caches
-    M.philox.signs, M.philox.perm = timed('signs B, G', real[0]), timed('permutation Π', real[1])
-    M.hadamard_transform = timed('Walsh-Hadamard H', real[2])
+    for name, part in zip(names, ('signs B, G', 'permutation Π', 'permutation Π')):
+        setattr(M.philox, name, timed(part, real[0][name]))
+    M.hadamard_transform = timed('Walsh-Hadamard H', real[1])
     try:
         _sync(device)
         t0 = time.perf_counter()
@@ -467,7 +475,9 @@ def projection_profile(cfg_kw, device):
         _sync(device)
         total = (time.perf_counter() - t0) * 1e3
     finally:
-        M.philox.signs, M.philox.perm, M.hadamard_transform = real
+        for name in names:
+            setattr(M.philox, name, real[0][name])
+        M.hadamard_transform = real[1]
     spent['the rest'] = total - sum(spent.values())
     spent['total'] = total
     return spent

@@ -442,9 +442,10 @@ class RandomBasisLinear(VariantLinear):
             return delta
         if self.projection == 'fastfood':
             r, m = self.random_parts(alpha.device, ('B', 'G')), next_pow2(d)
-            h = hadamard_transform(F.pad(alpha * r['B'], (0, m - d)), scale=1.0)       # H_m B [α; 0]     (m,)
-            h = hadamard_transform(h[self.fold(alpha.device)] * r['G'], scale=1.0)     # H G Π H B [α; 0] (L,)
-            return h[:D] / math.sqrt(N * D)     # H_L [v; 0] = tile(H_m v): (Π tile(u))_i = u[perm[i] mod m]
+            scale = 1 / math.sqrt(N * D)                                               # on the short vector
+            h = hadamard_transform(F.pad(alpha * r['B'], (0, m - d)), scale=scale)     # H_m B [α; 0]     (m,)
+            h = hadamard_transform(h[self.fold(alpha.device)].mul_(r['G']), scale=1.0)  # H G Π H B [α; 0] (L,)
+            return h[:D]                        # H_L [v; 0] = tile(H_m v): (Π tile(u))_i = u[perm[i] mod m]
         r = self.random_parts(alpha.device, ('B', 'perm'))
         x = alpha.new_zeros(N).index_copy_(0, r['perm'], alpha)                       # Π^T [α; 0]       (N,)
         return (hartley(x) * r['B'])[:D] * math.sqrt(N / D)
@@ -456,9 +457,9 @@ class RandomBasisLinear(VariantLinear):
             return torch.cat([Wk @ g for _, Wk in self._directions(g.device)])     # <G_W, W_k>
         if self.projection == 'fastfood':
             r, m = self.random_parts(g.device, ('B', 'G')), next_pow2(d)
-            h = hadamard_transform(F.pad(g, (0, N - D)), scale=1.0) * r['G']            # G H [g; 0]       (L,)
+            h = hadamard_transform(F.pad(g, (0, N - D)), scale=1.0).mul_(r['G'])        # G H [g; 0]       (L,)
             h = h.new_zeros(m).index_add_(0, self.fold(g.device), h)                   # fold of Π^T h    (m,)
-            return hadamard_transform(h, scale=1.0)[:d] * r['B'] / math.sqrt(N * D)    # (H_L w)[:m] = H_m fold(w)
+            return hadamard_transform(h, scale=1 / math.sqrt(N * D))[:d] * r['B']      # (H_L w)[:m] = H_m fold(w)
         r = self.random_parts(g.device, ('B', 'perm'))
         y = F.pad(g * math.sqrt(N / D), (0, N - D)) * r['B']
         return hartley(y)[r['perm']]

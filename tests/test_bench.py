@@ -1,4 +1,5 @@
 """bench.py --relstep: one AdamW step moves every variant's effective weight by about as much as a dense weight's.
+bench.py --bases: its profile splits the projection time by part.
 bench.py --gpu, the prepared GPU check, rehearsed on CPU at toy sizes (--tiny) so that it cannot rot."""
 import re
 
@@ -68,3 +69,12 @@ def test_tiny_gpu_check_writes_every_table_and_the_targets(tmp_path):
     errs = [float(l.split('|')[8]) for l in section('## Walsh-Hadamard').splitlines() if re.match(r'\| \d', l)]
     assert errs and max(errs) < 1e-2
     assert 'dense d20' in text and 'lowrank d20' in text and 'intrinsic d=' in text
+
+
+@pytest.mark.parametrize('cfg', [dict(linear='basis', basis_dim=8), dict(linear='intrinsic', intrinsic_dim=100)])
+def test_projection_profile_splits_the_projection_time_into_parts_that_add_up(cfg):
+    spent = bench.projection_profile(dict(n_layer=2, n_embd=64, n_head=2, block_size=32, vocab_size=256,
+                                          basis_projection='fastfood', **cfg), torch.device('cpu'))
+    parts = ('signs B, G', 'permutation Π', 'Walsh-Hadamard H', 'the rest')
+    assert all(spent[p] > 0 for p in parts[:3]), spent     # each wrapped function was reached, perm_mod included
+    assert sum(spent[p] for p in parts) == pytest.approx(spent['total'])
