@@ -278,10 +278,13 @@ def lr_grid_of(sweep, entry):
 
 
 def lr_run(sweep, entry, mult, seed, defaults=None):
-    """The Run of a grid entry at learning_rate (and min_lr, so the schedule keeps its shape) times mult."""
+    """The Run of a grid entry at learning_rate (and min_lr, so the schedule keeps its shape) times mult; under
+    optimizer='muon', muon_lr too (its matrices are most of what trains)."""
     run = expand(sweep, [entry])[0]
     cfg = resolve_config(sweep, run.overrides, seed, defaults or train_defaults())
     overrides = dict(run.overrides, learning_rate=cfg['learning_rate'] * mult, min_lr=cfg['min_lr'] * mult)
+    if cfg['optimizer'] == 'muon':
+        overrides['muon_lr'] = cfg['muon_lr'] * mult
     return Run(run.name, seed, overrides, run.family, lr_mult=mult)
 
 

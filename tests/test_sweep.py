@@ -313,6 +313,16 @@ def test_the_lr_grid_runs_on_the_first_seed_then_the_other_seeds_at_the_best_lr_
     assert rows['own-lr2-s3']['lr_mult'] == 2.0
 
 
+def test_the_lr_grid_scales_muons_lr_too_under_the_muon_optimizer(tmp_path, tiny_data):
+    sweep = tuned_sweep(tmp_path, tiny_data, "seeds = [1]\nlr_grid = [1/2, 2]\n"
+                        "runs = [dict(name='muon', optimizer='muon', muon_lr=0.04), dict(name='adamw')]\n")
+    runner = GridRunner(lambda name, m, seed: 2.0 + m, {})
+    sw.run_grid(sweep, runner)
+    assert runner.store['muon-lr2-s1']['overrides'] == dict(optimizer='muon', muon_lr=0.08, learning_rate=0.02,
+                                                             min_lr=0.002)
+    assert 'muon_lr' not in runner.store['adamw-lr2-s1']['overrides']
+
+
 def test_an_edge_is_extended_at_most_lr_grid_max_extend_times_and_a_failed_point_loses(tmp_path, tiny_data):
     sweep = tuned_sweep(tmp_path, tiny_data, "seeds = [1]\nlr_grid = [1/2, 1, 2]\nlr_grid_max_extend = 2\n"
                         "runs = [dict(name='up'), dict(name='down')]\n")

@@ -7,7 +7,7 @@
 # seed-noise yardstick, and the runs that end within a few hundredths of each other) then train two more seeds at
 # that lr, the rest stay at one seed.
 # Budget (2-core EPYC, idle): NOT YET MEASURED for the tuned version (the untuned one, 21 runs, took 41 min from a
-# fresh clone; this one trains about 27 grid points, up to 9 edge points and 12 extra seeds).
+# fresh clone; this one trains about 48 grid points, up to 16 edge points and 18 extra seeds).
 #   python sweep.py config/sweeps/elephant_cpu.py && python report.py results/elephant_cpu
 name = 'elephant_cpu'
 base = dict(block_size=64, max_iters=600, eval_interval=100, eval_iters=10, log_interval=50, warmup_iters=50)
@@ -32,4 +32,8 @@ runs += [dict(name='basis_d5_fft', linear='basis', basis_dim=5, basis_projection
          dict(name='intrinsic_d1000_fft', linear='intrinsic', intrinsic_dim=1000, intrinsic_projection='fft'),
          dict(name='intrinsic_d1000_said', family='intrinsic_said', linear='intrinsic', intrinsic_dim=1000,
               intrinsic_said=True)]
+# Muon (optimizer='muon': Muon for the blocks' 2-D trainable matrices, AdamW for the rest; the lr grid scales muon_lr
+# with learning_rate) on the two families that have such matrices: does the optimizer change their verdict?
+runs += [dict(name='dense_muon', family='dense_muon', linear='dense', optimizer='muon', seeds=_three),
+         dict(name='lora_muon', family='lora_muon', linear='lora', optimizer='muon')]
 target_loss = 2.0          # nats/token on pystdlib_char (ln 218 = 5.38 at init)
