@@ -437,7 +437,7 @@ BASES_ROWS = [
 def projection_profile(cfg_kw, device):
     """{part: ms} of one P α and one P^T g for every random-basis matrix of the model, the step's projection work:
     the time inside philox.signs (B, G), philox.perm and perm_mod (Π) and hadamard_transform (H), the rest (gathers,
-    index_add, products, padding) and the total. Timed by wrapping those three functions as model.py calls them."""
+    index_add, products, padding) and the total. Timed by wrapping those functions as model.py calls them."""
     import model as M
     from model import GPT, GPTConfig, RandomBasisLinear
     net = GPT(GPTConfig(**cfg_kw)).to(device)
@@ -450,24 +450,22 @@ def projection_profile(cfg_kw, device):
             _sync(device)
             depth[0] += 1
             t0 = time.perf_counter()
-            try:
-                out = fn(*a, **kw)
-            finally:
-                depth[0] -= 1
+            out = fn(*a, **kw)
             _sync(device)
+            depth[0] -= 1
             spent[part] = spent.get(part, 0.0) + (time.perf_counter() - t0) * 1e3
             return out
         return wrapper
-    names = ('signs', 'perm', 'perm_mod')
-    real = {name: getattr(M.philox, name) for name in names}, M.hadamard_transform
+    targets = [(M.philox, 'signs', 'signs B, G'), (M.philox, 'perm', 'permutation Π'),
+               (M.philox, 'perm_mod', 'permutation Π'), (M, 'hadamard_transform', 'Walsh-Hadamard H')]
+    real = [getattr(module, name) for module, name, _ in targets]
     def both():
         for m in layers:
             alpha = m.coefficients()[0].detach()
             m.project_T(m.project(alpha))
     both()                                                          # warm: allocator, small caches
-    for name, part in zip(names, ('signs B, G', 'permutation Π', 'permutation Π')):
-        setattr(M.philox, name, timed(part, real[0][name]))
-    M.hadamard_transform = timed('Walsh-Hadamard H', real[1])
+    for (module, name, part), fn in zip(targets, real):
+        setattr(module, name, timed(part, fn))
     try:
         _sync(device)
         t0 = time.perf_counter()
@@ -475,9 +473,8 @@ def projection_profile(cfg_kw, device):
         _sync(device)
         total = (time.perf_counter() - t0) * 1e3
     finally:
-        for name in names:
-            setattr(M.philox, name, real[0][name])
-        M.hadamard_transform = real[1]
+        for (module, name, _), fn in zip(targets, real):
+            setattr(module, name, fn)
     spent['the rest'] = total - sum(spent.values())
     spent['total'] = total
     return spent
