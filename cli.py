@@ -82,8 +82,9 @@ def read_jsonl(path):
 
 RUN_FIELDS = ('sweep', 'name', 'run', 'family', 'seed', 'overrides', 'config_files', 'status', 'error', 'returncode',
               'resumed', 'bisect_value')
-# a tuned run: its multiplier of the base learning_rate (null when not tuned) and the learning_rate it ran at
-TUNING_FIELDS = ('lr_mult', 'learning_rate')
+# a tuned run: its multiplier of the base learning_rate (null when not tuned) and the learning_rate it ran at; a
+# long-budget run: its compute as a multiple of the sweep's budget (null for the sweep's own runs)
+TUNING_FIELDS = ('lr_mult', 'learning_rate', 'budget')
 # parameters (train.py's config.json `params`)
 PARAM_FIELDS = ('trainable', 'trainable_embedding', 'trainable_nonembedding', 'frozen', 'emulated_nonembedding',
                 'checkpoint_bytes')

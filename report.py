@@ -24,7 +24,12 @@ run has frozen weights.
 Tuned runs (a sweep's lr_grid: rows with an lr_mult) are reported at their best learning rate, chosen as sweep.py
 chose it (lowest final val loss on the seed the grid ran on): the tables, paired differences and fits use only the
 best-lr rows; lr_<sweep>.png draws val loss against the learning rate per run, and a run whose best point is still an
-edge of its grid is flagged.
+edge of its grid is flagged. A sweep's long runs (sweep.py's `long`: <run>_x4, at 4x the reference's compute)
+are reported as runs of their own.
+
+From results/<sweep>/sweep.json (the sweep file's settings, written by sweep.py): `gap` adds a "gap closed" column,
+each seed against its own seed's references; `claims` opens the report with a verdict table, one row per claim and
+budget: a - b paired by seed, its 95% interval, and holds / flips / unresolved (see verdict).
 """
 import json
 import math
@@ -157,7 +162,7 @@ def lr_tuning(rows):
     failed), the best multiplier as sweep.py picks it, and whether it is an edge of the grid that was run."""
     by_run = OrderedDict()
     for r in rows:
-        if r.get('lr_mult') is not None:
+        if r.get('lr_mult') is not None and not r.get('budget'):  # a long run is at its run's best lr, not tuned
             by_run.setdefault((r['sweep'], r['name']), []).append(r)
     out = OrderedDict()
     for key, rs in by_run.items():
@@ -171,12 +176,25 @@ def lr_tuning(rows):
 
 
 def at_best_lr(rows, tuning):
-    """The rows of untuned runs, and of tuned runs those at their best multiplier."""
-    return [r for r in rows if r.get('lr_mult') is None or r['lr_mult'] == tuning[(r['sweep'], r['name'])]['best']]
+    """The rows of untuned runs, of tuned runs those at their best multiplier, and the long runs (trained there)."""
+    return [r for r in rows if r.get('lr_mult') is None or r.get('budget') or
+            r['lr_mult'] == tuning[(r['sweep'], r['name'])]['best']]
 
 
 # two-sided 95% quantiles of Student's t by degrees of freedom (n - 1); above 9 the df=10 value, a little wide
 T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
+
+
+def paired(a, b, metric):
+    """a - b over the seeds both groups trained on: dict(n, mean, std, ci95, resolved), or None under two seeds."""
+    la = {r['seed']: r.get(metric) for r in a['rows']}
+    lb = {r['seed']: r.get(metric) for r in b['rows']}
+    common = [s for s in la if s in lb and la[s] is not None and lb[s] is not None]
+    if len(common) < 2:
+        return None
+    m, sd, n = mean_std([la[s] - lb[s] for s in common])
+    half = T95.get(n - 1, 2.228) * sd / math.sqrt(n)       # half-width of the 95% interval of the mean
+    return dict(a=a['name'], b=b['name'], n=n, mean=m, std=sd, ci95=half, resolved=abs(m) > half)
 
 
 def paired_differences(groups, metric):
@@ -186,19 +204,68 @@ def paired_differences(groups, metric):
     One entry per pair with at least two common seeds: mean and sample std of (a - b), and whether a paired
     t-test rejects 'no difference' at 95%."""
     multi = [g for g in groups if len(g['rows']) >= 2]
+    pairs = (paired(a, b, metric) for i, a in enumerate(multi) for b in multi[i + 1:] if a['sweep'] == b['sweep'])
+    return [p for p in pairs if p]
+
+
+def budget_suffix(g):
+    """'' for a run at its sweep's budget, '_x4' for a long run at 4 times it (sweep.py's long phase)."""
+    b = g['rows'][0].get('budget') if g['rows'] else None
+    return f'_x{b:g}' if b else ''
+
+
+def gap_closed(groups, gaps, metric):
+    """{(sweep, name): (mean, std)} of (L_low - L) / (L_low - L_high) per seed, each seed against that seed's own
+    low and high reference runs (a sweep's `gap`, at the same budget), then averaged over the run's seeds: dividing
+    by seed-averaged references would mix one seed's run with other seeds' noise."""
+    by_name = {(g['sweep'], g['name']): g for g in groups}
+    out = {}
+    for g in groups:
+        gap = gaps.get(g['sweep'])
+        if not gap or not g['rows']:
+            continue
+        lo, hi = (by_name.get((g['sweep'], ref + budget_suffix(g))) for ref in gap)
+        if not lo or not hi:
+            continue
+        ref = [{r['seed']: r.get(metric) for r in x['rows']} for x in (lo, hi)]
+        fracs = [(ref[0][r['seed']] - r[metric]) / (ref[0][r['seed']] - ref[1][r['seed']]) for r in g['rows']
+                 if r.get(metric) is not None and ref[0].get(r['seed']) is not None and
+                 ref[1].get(r['seed']) is not None and ref[0][r['seed']] != ref[1][r['seed']]]
+        if fracs:
+            out[(g['sweep'], g['name'])] = mean_std(fracs)[:2]
+    return out
+
+
+def verdict(p, holds_if, margin=None):
+    """A claim's verdict from the paired 95% interval of a - b: 'holds' when the interval lies on the claimed side
+    ('a<b': below 0; 'a>b': above 0; 'a=b': inside +-margin), 'flips' when it lies wholly on the other side (beyond
+    the margin for 'a=b'), else 'unresolved'; under two paired seeds no verdict is drawn ('one seed')."""
+    if p is None:
+        return 'one seed'
+    lo, hi = p['mean'] - p['ci95'], p['mean'] + p['ci95']
+    if holds_if == 'a=b':
+        return 'holds' if -margin <= lo and hi <= margin else 'flips' if lo > margin or hi < -margin else 'unresolved'
+    if holds_if == 'a>b':
+        lo, hi = -hi, -lo
+    return 'holds' if hi < 0 else 'flips' if lo > 0 else 'unresolved'
+
+
+def verdicts(groups, claims, metric):
+    """One row per claim (a sweep's `claims`) and budget: the paired a - b, its interval and the verdict."""
+    by_name = {(g['sweep'], g['name']): g for g in groups}
+    suffixes = sorted({budget_suffix(g) for g in groups}, key=lambda x: (x != '', x))
     out = []
-    for i, a in enumerate(multi):
-        for b in multi[i + 1:]:
-            if a['sweep'] != b['sweep']:
-                continue
-            la = {r['seed']: r.get(metric) for r in a['rows']}
-            lb = {r['seed']: r.get(metric) for r in b['rows']}
-            common = [s for s in la if s in lb and la[s] is not None and lb[s] is not None]
-            if len(common) < 2:
-                continue
-            m, sd, n = mean_std([la[s] - lb[s] for s in common])
-            half = T95.get(n - 1, 2.228) * sd / math.sqrt(n)       # half-width of the 95% interval of the mean
-            out.append(dict(a=a['name'], b=b['name'], n=n, mean=m, std=sd, ci95=half, resolved=abs(m) > half))
+    for sweep, cs in claims.items():
+        for c in cs:
+            for sfx in suffixes:
+                a, b = by_name.get((sweep, c['a'] + sfx)), by_name.get((sweep, c['b'] + sfx))
+                if not a or not b:
+                    continue
+                p = paired(a, b, metric)
+                out.append(dict(c, sweep=sweep, budget=sfx[2:] or '1', pair=p, n=len(a['rows']),
+                                verdict=verdict(p, c['holds_if'], c.get('margin')),
+                                diff=a['loss'] - b['loss'] if a['loss'] is not None and b['loss'] is not None
+                                else None))
     return out
 
 
@@ -402,7 +469,8 @@ def num(x):
     return f'{x:.3g}' if abs(x) >= 1e7 or (isinstance(x, float) and not float(x).is_integer()) else f'{int(x):,}'
 
 
-def markdown(dirs, rows, groups, fits, front, metric, bisects, pairs, figures=FIGURES, tuning=None):
+def markdown(dirs, rows, groups, fits, front, metric, bisects, pairs, figures=FIGURES, tuning=None, gaps=None,
+             verdict_rows=None):
     ok = sum(r['status'] == 'ok' for r in rows)
     lines = [f"# Sweep report: {', '.join(Path(d).name for d in dirs)}", '',
              f'{len(rows)} runs ({ok} ok, {len(rows) - ok} failed) from '
@@ -410,6 +478,21 @@ def markdown(dirs, rows, groups, fits, front, metric, bisects, pairs, figures=FI
              f'mean ± sample std over seeds where a run has several (n = seeds). '
              'C_train = 6·N_trainable_nonembedding·tokens (frozen weights cost 0); C_actual = structural FLOPs '
              "(model.py); C_frozen_2_3 = C_train + 4·N_frozen·tokens (LightOn's frozen-at-2/3 view).", '']
+    if verdict_rows:
+        lines += ['## Verdicts', '',
+                  "Each claim the sweep tests, as a − b in final loss over the seeds both runs trained on, at the sweep's "
+                  'budget (1) and at the long runs\' (×4: the compute of 4 reference runs, every run at its own best lr '
+                  'from the short budget). **holds**: the paired 95% interval lies on the claimed side of 0 (for "a = '
+                  'b": inside ±margin); **flips**: it lies wholly on the other side (beyond the margin); '
+                  '**unresolved**: neither; **one seed**: no verdict from a single seed.', '',
+                  '| claim | source | a | b | budget | seeds | a − b | 95% | verdict |', '|---|---|---|---|---|---|---|---|---|']
+        for v in verdict_rows:
+            p = v['pair']
+            lines.append(f"| {v['claim']} | {v.get('source', '')} | {v['a']} | {v['b']} | {v['budget']} | "
+                         f"{p['n'] if p else 1} | "
+                         f"{pm(p['mean'], p['std']) if p else pm(v['diff'], None)} | "
+                         f"{'±' + format(p['ci95'], '.4f') if p else '-'} | **{v['verdict']}** |")
+        lines.append('')
     if tuning:
         lines += ['## Learning rate', '',
                   'Tuned runs: final val loss on the grid seed at each multiplier of the base learning_rate (inf: the '
@@ -425,8 +508,8 @@ def markdown(dirs, rows, groups, fits, front, metric, bisects, pairs, figures=FI
         lines.append('')
     lines += ['## Runs', '',
               '| run | family | n | trainable non-emb | trainable total | frozen | emulated | tokens | C_train | '
-              'C_actual | loss | val bpb | time to target (s) | wall (s) | peak mem (MiB) |',
-              '|' + '---|' * 15]
+              'C_actual | loss | gap closed | val bpb | time to target (s) | wall (s) | peak mem (MiB) |',
+              '|' + '---|' * 16]
     for g in groups:
         if not g['rows']:
             continue
@@ -434,11 +517,15 @@ def markdown(dirs, rows, groups, fits, front, metric, bisects, pairs, figures=FI
             f"| {g['name']} | {g['family']} | {len(g['rows'])} | {num(g['trainable_nonembedding'])} | "
             f"{num(g['trainable'])} | {num(g['frozen'])} | {num(g['emulated_nonembedding'])} | {num(g['tokens'])} | "
             f"{num(g['C_train'])} | {num(g['C_actual'])} | {pm(g['loss'], g['loss_std'])} | "
+            f"{pm(*[x and 100 * x for x in (gaps or {}).get((g['sweep'], g['name']), (None, None))], '{:.1f}%')} | "
             f"{pm(g['final_val_bpb'], g['final_val_bpb_std'])} | "
             f"{pm(g['time_to_target'], g['time_to_target_std'], '{:.0f}') if g['target_loss'] is not None else 'no target'}"
             f"{'' if g['time_to_target'] is not None or g['target_loss'] is None else ' (not reached)'} | "
             f"{pm(g['wall_time'], g['wall_time_std'], '{:.0f}')} | "
             f"{pm(g['peak_mem'] and g['peak_mem'] / 2 ** 20, g['peak_mem_std'] and g['peak_mem_std'] / 2 ** 20, '{:.0f}')} |")
+    if gaps:
+        lines += ['', "Gap closed: (L_low − L) / (L_low − L_high) between the sweep's two reference runs (its `gap`), "
+                  "each seed against that seed's own references at the same budget, then mean ± std over seeds."]
     target = next((g['target_loss'] for g in groups if g['target_loss'] is not None), None)
     if target is not None:
         lines += ['', f'Target: val loss ≤ {target} (first eval that reaches it; time counts training seconds).']
@@ -565,6 +652,9 @@ def main(argv):
     bisects = [(d, json.loads((Path(d) / 'bisect.json').read_text())) for d in args.dirs
                if (Path(d) / 'bisect.json').exists()]
     pairs = paired_differences(groups, args.metric)
+    meta = [json.loads((Path(d) / 'sweep.json').read_text()) for d in args.dirs if (Path(d) / 'sweep.json').exists()]
+    gaps = gap_closed(groups, {m['name']: m['gap'] for m in meta if m.get('gap')}, args.metric)
+    verdict_rows = verdicts(groups, {m['name']: m['claims'] for m in meta if m.get('claims')}, args.metric)
     for sweep in OrderedDict.fromkeys(k[0] for k in tuning):
         plot_lr(tuning, sweep, out / f'lr_{sweep}.png')
         figures.append(f'lr_{sweep}.png')
@@ -572,7 +662,9 @@ def main(argv):
         if t['edge']:
             print(f"  {name}: the best learning rate (x{t['best']:g}) is an edge of its grid: widen it")
     (out / 'report.md').write_text(markdown(args.dirs, rows, groups, fits, front, args.metric, bisects, pairs,
-                                            figures, tuning) + '\n' + metrics_markdown(groups))
+                                            figures, tuning, gaps, verdict_rows) + '\n' + metrics_markdown(groups))
+    for v in verdict_rows:
+        print(f"  {v['verdict']:<10} x{v['budget']}: {v['claim']} ({v['a']} vs {v['b']})")
     print(f"wrote {out / 'report.md'} and {', '.join(figures)} in {out}/")
     for xkey, fs in fits.items():
         for fam, (source, pts, fit, off) in fs.items():

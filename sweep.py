@@ -23,6 +23,11 @@ A sweep file is plain Python (exec'd, like config/*.py) that sets a few names:
     jobs = 1                                   # optional: train.py processes at a time (--jobs overrides)
     nproc = 1                                  # optional: >1 launches each run with torchrun on nproc processes
     mode = 'grid'                              # or 'bisect', with a `bisect` dict (see run_bisect below)
+    long = dict(factor=4, runs=['dense', 'lora'])  # optional, grid mode: after the sweep, these runs again at
+                                               # their best lr with factor x the compute (see run_long below)
+    gap = ('embeddings_only', 'dense')         # optional: report.py's "gap closed" between two runs, per seed
+    claims = [dict(claim='LoRA beats a random basis', source='...', a='lora', b='basis', holds_if='a<b')]
+                                               # optional: report.py's verdicts (see report.verdicts)
 
 Each run trains in results/<sweep>/<name>-s<seed>/ (<name>-lr<mult>-s<seed>/ for a tuned run): train.py's out_dir,
 plus its stdout.log and stderr.log.
@@ -55,7 +60,9 @@ from cli import ArgumentParser, ROW_FIELDS, PARAM_FIELDS, best_lr, exit_on_user_
 REPO = Path(__file__).resolve().parent
 RESULTS = Path('results')
 SWEEP_KEYS = ('name', 'base', 'runs', 'seeds', 'target_loss', 'jobs', 'nproc', 'mode', 'bisect', 'lr_grid',
-              'lr_grid_max_extend')
+              'lr_grid_max_extend', 'long', 'gap', 'claims')
+CLAIM_KEYS = ('claim', 'source', 'a', 'b', 'holds_if', 'margin')
+HOLDS_IF = ('a<b', 'a>b', 'a=b')  # a's loss below b's, above it, or within +-margin of it
 RUN_KEYS = ('name', 'family', 'seeds', 'lr_grid')  # a run dict's keys that are the sweep's, not train.py's
 RESERVED = ('out_dir', 'init_from', 'seed')  # set by the sweep itself
 
@@ -86,6 +93,7 @@ class Run:
     family: str
     bisect_value: object = None
     lr_mult: float = None  # a tuned run: learning_rate (and min_lr) times this
+    budget: float = None   # a long run: its compute is this factor times the reference run's (see run_long)
 
     @property
     def id(self):
@@ -116,6 +124,9 @@ class Sweep:
     lr_grid: list = None            # multipliers of learning_rate tried on the first seed (None: not tuned)
     lr_grid_max_extend: int = 2     # points added past an edge of the grid, at most, per edge
     run_lr_grids: dict = field(default_factory=dict)  # run name -> its own lr_grid (a list, or None: not tuned)
+    long: dict = None               # factor, runs, reference, flops_basis: the long-budget phase (None: none)
+    gap: tuple = None               # (low run, high run) for report.py's gap closed
+    claims: list = field(default_factory=list)  # report.py's verdict rows
 
 
 def train_defaults():
@@ -177,7 +188,9 @@ def load_sweep(path):
     sweep = Sweep(name=ns.get('name') or Path(path).stem, path=path, base_files=files, base=overrides, runs=runs,
                   seeds=seeds, target_loss=ns.get('target_loss'), jobs=ns.get('jobs', 1), nproc=ns.get('nproc', 1),
                   mode=mode, bisect=ns.get('bisect', {}), run_lr_grids=run_lr_grids,
-                  lr_grid=check_lr_grid(ns.get('lr_grid'), path), lr_grid_max_extend=ns.get('lr_grid_max_extend', 2))
+                  lr_grid=check_lr_grid(ns.get('lr_grid'), path), lr_grid_max_extend=ns.get('lr_grid_max_extend', 2),
+                  long=check_long(ns.get('long'), path, mode, names), gap=check_gap(ns.get('gap'), path, names),
+                  claims=check_claims(ns.get('claims', []), path, names))
     ext = sweep.lr_grid_max_extend
     if not isinstance(ext, int) or isinstance(ext, bool) or ext < 0:
         raise SweepError(f'{path}: lr_grid_max_extend={ext!r} must be an int >= 0 (points added past each edge)')
@@ -223,6 +236,61 @@ def check_lr_grid(lr_grid, where):
         raise SweepError(f'{where}: lr_grid={lr_grid!r} must be a non-empty list of positive multipliers of '
                          f'learning_rate, e.g. [1/4, 1/2, 1, 2, 4], or None')
     return sorted(set(float(m) for m in lr_grid))
+
+
+def check_long(long, path, mode, names):
+    """The long-budget phase: factor (> 1), runs (names of the sweep's runs), reference (whose compute sets the
+    budget; default the first of runs) and flops_basis ('C_actual' by default: compute as the model performs it)."""
+    if long is None:
+        return None
+    if mode != 'grid':
+        raise SweepError(f'{path}: long works in grid mode only; remove it from the bisect sweep')
+    if not isinstance(long, dict) or set(long) - {'factor', 'runs', 'reference', 'flops_basis'} or \
+            not {'factor', 'runs'} <= set(long):
+        raise SweepError(f"{path}: long={long!r} must be a dict with factor and runs (and optionally reference, "
+                         f"flops_basis), e.g. long = dict(factor=4, runs=['dense', 'lora'])")
+    f = long['factor']
+    if not isinstance(f, (int, float)) or isinstance(f, bool) or f <= 1:
+        raise SweepError(f'{path}: long factor={f!r} must be a number > 1 (the compute of the long runs, times the '
+                         f"reference's)")
+    runs = long['runs']
+    if not isinstance(runs, list) or not runs:
+        raise SweepError(f'{path}: long runs={runs!r} must be a non-empty list of run names')
+    long = dict(long, reference=long.get('reference', runs[0]), flops_basis=long.get('flops_basis', 'C_actual'))
+    for name in runs + [long['reference']]:
+        if name not in names:
+            raise SweepError(f"{path}: long names run '{name}', which the sweep does not have; "
+                             f"its runs: {', '.join(sorted(names))}")
+    if long['flops_basis'] not in ('C_actual', 'C_train'):
+        raise SweepError(f"{path}: long flops_basis={long['flops_basis']!r} must be 'C_actual' or 'C_train'")
+    return long
+
+
+def check_gap(gap, path, names):
+    if gap is None:
+        return None
+    if not isinstance(gap, (list, tuple)) or len(gap) != 2 or not all(g in names for g in gap):
+        raise SweepError(f'{path}: gap={gap!r} must be two run names of the sweep (the low and the high reference), '
+                         f"e.g. gap = ('embeddings_only', 'dense')")
+    return tuple(gap)
+
+
+def check_claims(claims, path, names):
+    if not isinstance(claims, list):
+        raise SweepError(f"{path}: claims must be a list of dicts with {', '.join(CLAIM_KEYS)}")
+    for c in claims:
+        where = f'{path}: claim {c!r}'
+        if not isinstance(c, dict) or set(c) - set(CLAIM_KEYS) or not {'claim', 'a', 'b', 'holds_if'} <= set(c):
+            raise SweepError(f"{where} must be a dict with claim, a, b, holds_if (and source, margin)")
+        for k in ('a', 'b'):
+            if c[k] not in names:
+                raise SweepError(f"{where}: {k}='{c[k]}' is not a run of the sweep; its runs: {', '.join(sorted(names))}")
+        if c['holds_if'] not in HOLDS_IF:
+            raise SweepError(f"{where}: holds_if={c['holds_if']!r} must be one of {', '.join(HOLDS_IF)}")
+        if (c['holds_if'] == 'a=b') != ('margin' in c) or c.get('margin', 1) <= 0:
+            raise SweepError(f"{where}: holds_if 'a=b' needs margin > 0 (nats within which a matches b), and "
+                             f"only it takes one")
+    return claims
 
 
 def check_seeds(seeds, where):
@@ -345,6 +413,34 @@ def run_grid(sweep, runner):
     return best
 
 
+def long_runs(sweep, best, defaults=None):
+    """The long-budget phase: each of long['runs'] again, on every one of its seeds, at its best multiplier (an
+    untuned run as it is), with target_flops = factor x the reference run's compute at the sweep's own budget (in
+    flops_basis): every long run gets the same compute, so a cheaper model trains on more tokens (budgets matched by
+    compute, not by tokens). The lr is not re-tuned at the long budget (a verdict that flips there says so). Named
+    <run>_x<factor>; a tuned run whose every grid point failed has no long run."""
+    L, defaults = sweep.long, defaults or train_defaults()
+    entries = {e[0]: e for e in sweep.runs}
+    ref = expand(sweep, [entries[L['reference']]])[0]
+    budget = L['factor'] * estimate(resolve_config(sweep, ref.overrides, ref.seed, defaults), sweep.nproc)[L['flops_basis']]
+    budget *= 1 - 1e-9  # a hair under the exact multiple: float rounding cannot add a step to the reference
+    out = []
+    for name in L['runs']:
+        e = entries[name]
+        tuned = lr_grid_of(sweep, e) is not None
+        if tuned and best.get(name) is None:
+            continue
+        for seed in e[3] or sweep.seeds:
+            run = lr_run(sweep, e, best[name], seed, defaults) if tuned else expand(sweep, [e])[0]
+            out.append(Run(f"{name}_x{L['factor']:g}", seed, dict(run.overrides, target_flops=budget,
+                           flops_basis=L['flops_basis']), run.family, lr_mult=run.lr_mult, budget=L['factor']))
+    return out
+
+
+def run_long(sweep, runner, best):
+    runner.run_all(long_runs(sweep, best))
+
+
 # -----------------------------------------------------------------------------
 # the plan without training: parameter counts and compute from model.py, on the meta device
 
@@ -424,6 +520,11 @@ def dry_run(sweep, results):
         note = (f"then bisection of {b['key']} in log space between {b['lo']} and {b['hi']} "
                 f"(at most {b.get('probes', 8)} probes) for the smallest value that closes "
                 f"{b.get('fraction', 0.9):.0%} of the gap between {b['low_ref'].name} and {b['high_ref'].name}")
+    if sweep.long:  # listed at lr x1; they train at their run's best (lr* below)
+        L = sweep.long
+        runs += long_runs(sweep, {e[0]: 1.0 for e in tuned}, defaults)
+        note += (f"{'; ' if note else ''}then the long runs (_x{L['factor']:g}), each at its run's best lr, with "
+                 f"{L['factor']:g} x {L['reference']}'s {L['flops_basis']}")
     print(f'sweep {sweep.name} ({sweep.path}): {len(runs)} runs, mode {sweep.mode}, seeds {sweep.seeds}, '
           f'results in {results}/')
     head = f"{'run':<34}{'family':<14}{'trainable':>14}{'non-emb':>14}{'frozen':>15}{'emulated':>15}" \
@@ -432,16 +533,18 @@ def dry_run(sweep, results):
     tot = dict(tokens=0, C_train=0, C_actual=0)
     vocab_guess = False
     for run in runs:
-        status = done.get(run.id, 'to run')
+        rid = run.id if run.budget is None or run.lr_mult is None else f'{run.name}-lr*-s{run.seed}'
+        status = done.get(run.id, 'to run') if rid == run.id else next(
+            (st for r, st in done.items() if re.fullmatch(rf'{re.escape(run.name)}-lr[^-]+-s{run.seed}', r)), 'to run')
         try:
             e = estimate(resolve_config(sweep, run.overrides, run.seed, defaults), sweep.nproc)
         except Exception as ex:
-            print(f'{run.id:<34}{run.family:<14}  error: {str(ex).splitlines()[0]}')
+            print(f'{rid:<34}{run.family:<14}  error: {str(ex).splitlines()[0]}')
             continue
         vocab_guess |= not e['vocab_known']
         for k in tot:
             tot[k] += e[k]
-        print(f"{run.id:<34}{run.family:<14} {e['trainable']:>13,} {e['trainable_nonembedding']:>13,} "
+        print(f"{rid:<34}{run.family:<14} {e['trainable']:>13,} {e['trainable_nonembedding']:>13,} "
               f"{e['frozen']:>14,} {e['emulated_nonembedding']:>14,} {e['tokens']:>16,}{e['C_train']:>11.3g}"
               f"{e['C_actual']:>11.3g}  {status}")
     print(f"total: {tot['tokens']:,} tokens, C_train {tot['C_train']:.3g}, C_actual {tot['C_actual']:.3g} FLOPs")
@@ -494,7 +597,7 @@ def collect(run, out_dir, sweep, attempt):
     row = dict.fromkeys(ROW_FIELDS)
     row.update(sweep=sweep.name, name=run.name, run=run.id, family=run.family, seed=run.seed,
                overrides=run.overrides, config_files=sweep.base_files, bisect_value=run.bisect_value,
-               target_loss=sweep.target_loss, returncode=attempt['returncode'], lr_mult=run.lr_mult,
+               target_loss=sweep.target_loss, returncode=attempt['returncode'], lr_mult=run.lr_mult, budget=run.budget,
                resumed=attempt['resumed'], peak_mem=attempt['max_rss'], peak_mem_kind='max_rss')
     try:
         cfg = json.loads((out_dir / 'config.json').read_text())
@@ -805,6 +908,15 @@ def all_entries(sweep):
     return entries
 
 
+def write_meta(sweep, results):
+    """results/<sweep>/sweep.json: what report.py needs from the sweep file besides the rows (its references for
+    the gap closed, its claims, its long phase), written atomically at every start."""
+    meta = dict(name=sweep.name, path=sweep.path, gap=sweep.gap, claims=sweep.claims, long=sweep.long)
+    tmp = results / 'sweep.json.tmp'
+    tmp.write_text(json.dumps(meta, indent=2))
+    os.replace(tmp, results / 'sweep.json')
+
+
 def check_configs(sweep):
     """Every run's train.py config resolves (no unknown key, no value of the wrong type): a typo in the sweep file
     stops it before anything starts, instead of failing every run."""
@@ -840,6 +952,7 @@ def main(argv):
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         raise SweepError(f'another sweep.py is running {results}/ (its .lock is held); wait for it or stop it')
+    write_meta(sweep, results)
     runner = Runner(sweep, results, jobs, retry_failed=args.retry_failed)
     signal.signal(signal.SIGINT, runner.stop)
     signal.signal(signal.SIGTERM, runner.stop)
@@ -847,7 +960,9 @@ def main(argv):
     if sweep.mode == 'bisect':
         run_bisect(sweep, runner)
     else:
-        run_grid(sweep, runner)
+        best = run_grid(sweep, runner)
+        if sweep.long and not runner.stopping:
+            run_long(sweep, runner, best)
     if runner.stopping:
         return 130
     rows = runner.rows()

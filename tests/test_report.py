@@ -206,3 +206,59 @@ def test_a_line_cut_by_a_kill_is_skipped_and_a_corrupt_line_is_named(tmp_path):
     with pytest.raises(UsageError, match='results.jsonl line 2 is not JSON'):
         read_jsonl(path)
     assert read_jsonl(tmp_path / 'none.jsonl') == []
+
+
+def test_gap_closed_divides_each_seed_by_that_seeds_own_references_at_the_same_budget():
+    """A single-seed run against its seed's references, not the references' means: here seed 2's references sit
+    0.2 above the means, so its run closes 11% of its own seed's gap and 0% of the mean gap."""
+    emb, dense = {1: 3.0, 2: 3.2, 3: 2.8}, {1: 1.0, 2: 1.4, 3: 1.0}
+    rows = [synthetic_row('emb', 'frozen', s, 1e12, emb[s], 10) for s in (1, 2, 3)]
+    rows += [synthetic_row('dense', 'dense', s, 1e15, dense[s], 10 ** 6) for s in (1, 2, 3)]
+    rows += [synthetic_row('x', 'basis', s, 1e12, emb[s] - 0.2, 100) for s in (1, 2, 3)]
+    rows += [synthetic_row('one', 'basis', 2, 1e12, 3.0, 100)]
+    long = [dict(synthetic_row(n + '_x4', f, s, 4e12, loss - 0.5, 10), budget=4)   # at 4x: its own references
+            for n, f, ref in (('emb', 'frozen', emb), ('dense', 'dense', dense)) for s in (1, 2, 3)
+            for loss in [ref[s]]]
+    long += [dict(synthetic_row('x_x4', 'basis', s, 4e12, emb[s] - 0.5 - 0.9, 100), budget=4) for s in (1, 2, 3)]
+    groups = report.aggregate(rows + long, 'final_val_loss')
+    gaps = report.gap_closed(groups, {'synth': ['emb', 'dense']}, 'final_val_loss')
+    assert gaps[('synth', 'one')] == (pytest.approx(0.2 / 1.8), None)
+    assert gaps[('synth', 'x')][0] == pytest.approx((0.2 / 2.0 + 0.2 / 1.8 + 0.2 / 1.8) / 3)
+    assert gaps[('synth', 'dense')][0] == pytest.approx(1.0) and gaps[('synth', 'emb')][0] == pytest.approx(0.0)
+    assert gaps[('synth', 'x_x4')][0] == pytest.approx((0.9 / 2.0 + 0.9 / 1.8 + 0.9 / 1.8) / 3)
+    md = report.markdown(['synth'], rows, groups, {}, [], 'final_val_loss', [], [], gaps=gaps)
+    assert re.search(r'\| one \| basis \| 1 \| .* \| 3\.0000 \| 11\.1% \|', md)
+
+
+def test_a_claim_holds_flips_or_stays_unresolved_by_its_paired_interval_at_each_budget():
+    p = lambda mean, half: dict(mean=mean, ci95=half, n=3)
+    assert report.verdict(p(-0.05, 0.02), 'a<b') == 'holds' and report.verdict(p(0.05, 0.02), 'a<b') == 'flips'
+    assert report.verdict(p(-0.01, 0.02), 'a<b') == 'unresolved' and report.verdict(p(0.05, 0.02), 'a>b') == 'holds'
+    assert report.verdict(p(0.005, 0.01), 'a=b', margin=0.02) == 'holds'           # [-0.005, 0.015] inside ±0.02
+    assert report.verdict(p(0.015, 0.01), 'a=b', margin=0.02) == 'unresolved'      # reaches past the margin
+    assert report.verdict(p(0.05, 0.01), 'a=b', margin=0.02) == 'flips'            # wholly beyond it
+    assert report.verdict(None, 'a<b') == 'one seed'
+    shift = {1: 0.0, 2: 0.1, 3: -0.1}
+    rows = [synthetic_row('a', 'x', s, 1e12, 2.0 + shift[s], 10) for s in (1, 2, 3)]
+    rows += [synthetic_row('b', 'y', s, 1e12, 2.1 + shift[s] + 0.001 * s, 10) for s in (1, 2, 3)]
+    rows += [dict(synthetic_row('a_x4', 'x', s, 4e12, 1.8 + shift[s], 10), budget=4) for s in (1, 2, 3)]
+    rows += [dict(synthetic_row('b_x4', 'y', s, 4e12, 1.7 + shift[s] + 0.001 * s, 10), budget=4) for s in (1, 2, 3)]
+    claim = dict(claim='a beats b', source='paper', a='a', b='b', holds_if='a<b')
+    rows_ = report.verdicts(report.aggregate(rows, 'final_val_loss'), {'synth': [claim]}, 'final_val_loss')
+    assert [(v['budget'], v['verdict']) for v in rows_] == [('1', 'holds'), ('4', 'flips')]
+    assert rows_[0]['pair']['mean'] == pytest.approx(-0.102)
+
+
+def test_report_reads_the_sweep_file_s_claims_and_gap_and_prints_the_verdicts(tmp_path):
+    rows = [synthetic_row(n, n, s, 1e12, loss + 0.01 * s * (n == 'b'), 10)
+            for n, loss in (('lo', 3.0), ('hi', 1.0), ('b', 2.5)) for s in (1, 2, 3)]
+    out = tmp_path / 'synth'
+    write_results(out, rows)
+    (out / 'sweep.json').write_text(json.dumps(dict(name='synth', gap=['lo', 'hi'], long=None, claims=[
+        dict(claim='b closes a quarter of the gap', source='someone', a='b', b='lo', holds_if='a<b')])))
+    r = run('report.py', str(out))
+    assert r.returncode == 0, r.stderr
+    assert 'holds      x1: b closes a quarter of the gap (b vs lo)' in r.stdout
+    md = (out / 'report.md').read_text()
+    assert '| b closes a quarter of the gap | someone | b | lo | 1 | 3 | -0.4800 ± 0.0100 | ±0.0248 | **holds** |' in md
+    assert re.search(r'\| b \| b \| 3 \| .* \| 2\.5200 ± 0\.0100 \| 24\.0% ± 0\.5% \|', md)

@@ -389,3 +389,52 @@ def test_a_run_resolves_through_the_configurator_as_train_py_would(tmp_path):
     with pytest.raises(sw.SweepError, match="t.py: run a: mlp_rank='x' on the command line has type str"):
         sw.check_configs(sw.Sweep(name='t', path='t.py', base_files=[], base={},
                                   runs=[sw.RunSpec('a', None, dict(mlp_rank='x'), None)], seeds=[1]))
+
+
+# -- the long budget: listed runs again at their best lr, every one with the same compute ---------------------
+
+def test_long_runs_retrain_the_listed_runs_at_their_best_lr_on_a_matched_compute_budget(tmp_path, tiny_data):
+    sweep = tuned_sweep(tmp_path, tiny_data, "seeds = [1, 2]\nlr_grid = [1/2, 1, 2]\nlr_grid_max_extend = 0\n"
+                        "runs = [dict(name='dense'), dict(name='lowrank', linear='lowrank'), dict(name='other')]\n"
+                        "long = dict(factor=4, runs=['dense', 'lowrank'])\n")
+    best = sw.run_grid(sweep, GridRunner(lambda name, m, seed: 2.0 + abs(m - (2 if name == 'dense' else 1)), {}))
+    runs = sw.long_runs(sweep, best)
+    assert [r.id for r in runs] == ['dense_x4-lr2-s1', 'dense_x4-lr2-s2', 'lowrank_x4-lr1-s1', 'lowrank_x4-lr1-s2']
+    assert {r.budget for r in runs} == {4} and runs[0].overrides['learning_rate'] == pytest.approx(0.02)
+    defaults = sw.train_defaults()
+    cfg = sw.resolve_config(sweep, sweep.runs[0].overrides, 1, defaults)
+    short = sw.estimate(cfg)
+    plans = [sw.estimate(sw.resolve_config(sweep, r.overrides, r.seed, defaults)) for r in runs]
+    per_iter = lambda e: e['C_actual'] / e['tokens'] * cfg['batch_size'] * cfg['block_size']
+    for e in plans:   # every long run: 4 x the reference's (dense) compute at the sweep's budget, within one step
+        assert e['C_actual'] >= 4 * short['C_actual'] * (1 - 1e-6) > e['C_actual'] - per_iter(e)
+    assert plans[0]['tokens'] == 4 * short['tokens']                     # dense: 4 x its tokens
+    assert plans[2]['tokens'] > plans[0]['tokens']                       # low-rank computes less: more tokens
+
+
+@pytest.mark.parametrize('body, message', [
+    ("long = dict(factor=1, runs=['dense'])", 'long factor=1 must be a number > 1'),
+    ("long = dict(factor=4, runs=['nope'])", "long names run 'nope', which the sweep does not have"),
+    ("long = dict(factor=4)", 'must be a dict with factor and runs'),
+    ("gap = ('dense',)", 'gap=(\'dense\',) must be two run names of the sweep'),
+    ("claims = [dict(claim='x', a='dense', b='nope', holds_if='a<b')]", "b='nope' is not a run of the sweep"),
+    ("claims = [dict(claim='x', a='dense', b='dense', holds_if='a<<b')]", 'holds_if=\'a<<b\' must be one of'),
+    ("claims = [dict(claim='x', a='dense', b='dense', holds_if='a=b')]", "holds_if 'a=b' needs margin > 0"),
+])
+def test_a_bad_long_gap_or_claim_is_one_error_line_naming_it(tmp_path, tiny_data, body, message):
+    path = write_sweep(tmp_path, tiny_data, "runs = [dict(name='dense')]\n" + body + '\n')
+    with pytest.raises(sw.SweepError, match=message.replace('(', r'\(').replace(')', r'\)').replace('[', r'\[')):
+        sw.load_sweep(path)
+
+
+def test_a_sweep_with_a_long_phase_trains_it_last_and_writes_what_report_py_needs(tmp_path, tiny_data):
+    path = write_sweep(tmp_path, tiny_data, "base['max_iters'] = 10\nseeds = [1]\nruns = [dict(name='dense')]\n"
+                                            "long = dict(factor=2, runs=['dense'])\ngap = ('dense', 'dense')\n")
+    r = sweep_cmd(path, tmp_path)
+    assert r.returncode == 0, r.stderr
+    rows = rows_of(tmp_path / 'results' / 's')
+    assert list(rows) == ['dense-s1', 'dense_x2-s1']
+    assert rows['dense_x2-s1']['budget'] == 2 and rows['dense-s1']['budget'] is None
+    assert rows['dense_x2-s1']['iters'] == 2 * rows['dense-s1']['iters']
+    meta = json.loads((tmp_path / 'results' / 's' / 'sweep.json').read_text())
+    assert meta['gap'] == ['dense', 'dense'] and meta['long']['reference'] == 'dense'
