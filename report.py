@@ -238,13 +238,17 @@ def gap_closed(groups, gaps, metric):
 
 def verdict(p, holds_if, margin=None):
     """A claim's verdict from the paired 95% interval of a - b: 'holds' when the interval lies on the claimed side
-    ('a<b': below 0; 'a>b': above 0; 'a=b': inside +-margin), 'flips' when it lies wholly on the other side (beyond
-    the margin for 'a=b'), else 'unresolved'; under two paired seeds no verdict is drawn ('one seed')."""
+    ('a<b': below 0; 'a>b': above 0; 'a=b': inside +-margin; 'a!=b': clear of 0), 'flips' when it lies wholly on
+    the other side (beyond the margin for 'a=b', inside it for 'a!=b'), else 'unresolved'; under two paired seeds no
+    verdict is drawn ('one seed')."""
     if p is None:
         return 'one seed'
     lo, hi = p['mean'] - p['ci95'], p['mean'] + p['ci95']
+    inside, beyond = -margin <= lo and hi <= margin if margin else False, margin and (lo > margin or hi < -margin)
     if holds_if == 'a=b':
-        return 'holds' if -margin <= lo and hi <= margin else 'flips' if lo > margin or hi < -margin else 'unresolved'
+        return 'holds' if inside else 'flips' if beyond else 'unresolved'
+    if holds_if == 'a!=b':
+        return 'holds' if lo > 0 or hi < 0 else 'flips' if inside else 'unresolved'
     if holds_if == 'a>b':
         lo, hi = -hi, -lo
     return 'holds' if hi < 0 else 'flips' if lo > 0 else 'unresolved'

@@ -62,7 +62,7 @@ RESULTS = Path('results')
 SWEEP_KEYS = ('name', 'base', 'runs', 'seeds', 'target_loss', 'jobs', 'nproc', 'mode', 'bisect', 'lr_grid',
               'lr_grid_max_extend', 'long', 'gap', 'claims')
 CLAIM_KEYS = ('claim', 'source', 'a', 'b', 'holds_if', 'margin')
-HOLDS_IF = ('a<b', 'a>b', 'a=b')  # a's loss below b's, above it, or within +-margin of it
+HOLDS_IF = ('a<b', 'a>b', 'a=b', 'a!=b')  # a's loss below b's, above it, within +-margin of it, or not
 RUN_KEYS = ('name', 'family', 'seeds', 'lr_grid')  # a run dict's keys that are the sweep's, not train.py's
 RESERVED = ('out_dir', 'init_from', 'seed')  # set by the sweep itself
 
@@ -287,9 +287,9 @@ def check_claims(claims, path, names):
                 raise SweepError(f"{where}: {k}='{c[k]}' is not a run of the sweep; its runs: {', '.join(sorted(names))}")
         if c['holds_if'] not in HOLDS_IF:
             raise SweepError(f"{where}: holds_if={c['holds_if']!r} must be one of {', '.join(HOLDS_IF)}")
-        if (c['holds_if'] == 'a=b') != ('margin' in c) or c.get('margin', 1) <= 0:
-            raise SweepError(f"{where}: holds_if 'a=b' needs margin > 0 (nats within which a matches b), and "
-                             f"only it takes one")
+        if (c['holds_if'] in ('a=b', 'a!=b')) != ('margin' in c) or c.get('margin', 1) <= 0:
+            raise SweepError(f"{where}: holds_if 'a=b' and 'a!=b' need margin > 0 (nats within which a matches b), "
+                             f"and only they take one")
     return claims
 
 

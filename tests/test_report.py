@@ -237,6 +237,8 @@ def test_a_claim_holds_flips_or_stays_unresolved_by_its_paired_interval_at_each_
     assert report.verdict(p(0.005, 0.01), 'a=b', margin=0.02) == 'holds'           # [-0.005, 0.015] inside ±0.02
     assert report.verdict(p(0.015, 0.01), 'a=b', margin=0.02) == 'unresolved'      # reaches past the margin
     assert report.verdict(p(0.05, 0.01), 'a=b', margin=0.02) == 'flips'            # wholly beyond it
+    assert report.verdict(p(0.03, 0.01), 'a!=b', margin=0.02) == 'holds'           # clear of 0
+    assert report.verdict(p(0.0, 0.01), 'a!=b', margin=0.02) == 'flips'            # inside the margin: alike
     assert report.verdict(None, 'a<b') == 'one seed'
     shift = {1: 0.0, 2: 0.1, 3: -0.1}
     rows = [synthetic_row('a', 'x', s, 1e12, 2.0 + shift[s], 10) for s in (1, 2, 3)]

@@ -419,7 +419,7 @@ def test_long_runs_retrain_the_listed_runs_at_their_best_lr_on_a_matched_compute
     ("gap = ('dense',)", 'gap=(\'dense\',) must be two run names of the sweep'),
     ("claims = [dict(claim='x', a='dense', b='nope', holds_if='a<b')]", "b='nope' is not a run of the sweep"),
     ("claims = [dict(claim='x', a='dense', b='dense', holds_if='a<<b')]", 'holds_if=\'a<<b\' must be one of'),
-    ("claims = [dict(claim='x', a='dense', b='dense', holds_if='a=b')]", "holds_if 'a=b' needs margin > 0"),
+    ("claims = [dict(claim='x', a='dense', b='dense', holds_if='a=b')]", "holds_if 'a=b' and 'a!=b' need margin > 0"),
 ])
 def test_a_bad_long_gap_or_claim_is_one_error_line_naming_it(tmp_path, tiny_data, body, message):
     path = write_sweep(tmp_path, tiny_data, "runs = [dict(name='dense')]\n" + body + '\n')

@@ -6,6 +6,8 @@
 # embedding at E = 32 (the bottleneck on the input side only; the head stays H x V). Elephant's set-up otherwise
 # (block 64, 600 steps). Three paired seeds each. Not yet run; estimated from sharing_cpu.py's measured 21 min for
 # 10 runs, plus the larger head: about 40 min on 2 idle cores.
+# Tuned (lr grid 1/4, 1, 4 on the first seed, one point past a winning edge, other seeds at the best lr; the
+# verdicts in `claims`): about three times the estimate above, NOT YET MEASURED.
 #   python data/pystdlib_bpe/prepare.py && python sweep.py config/sweeps/factorized_bpe_cpu.py
 name = 'factorized_bpe_cpu'
 base = dict(dataset='pystdlib_bpe', block_size=64, max_iters=600, eval_interval=100, eval_iters=10, log_interval=50,
@@ -17,3 +19,12 @@ runs = [dict(name='untied', family='untied'),
         dict(name='untied_E32', embd_dim=32, family='untied_factorized')]
 seeds = [1337, 1338, 1339]
 target_loss = 4.0
+lr_grid = [1/4, 1, 4]       # multipliers of learning_rate, on each run's first seed (then its seeds at the best)
+lr_grid_max_extend = 1      # at most one point past each edge
+_efficio = 'GPT-Efficio (Gholami & Omar 2023); ALBERT (Lan et al. 2020)'
+claims = [
+    dict(claim='a factorized (E = 64) tied embedding keeps the loss', source=_efficio, a='tied_E64', b='tied',
+         holds_if='a=b', margin=0.03),
+    dict(claim='a factorized (E = 32) input embedding keeps the loss', source=_efficio, a='untied_E32', b='untied',
+         holds_if='a=b', margin=0.03),
+]

@@ -27,3 +27,12 @@ seeds = [1337]
 target_loss = 2.2
 lr_grid = [1/4, 1, 4]       # multipliers of learning_rate, on each run's first seed
 lr_grid_max_extend = 1      # at most one point past each edge
+
+_gillis = 'Gillis (rank-vs-depth proposal)'
+claims = [
+    dict(claim='low-rank weights from init cost only a minor loss (< 0.05 nats) against the full-rank model of the '
+         'same shape', source=_gillis, a='L4_rank0.5', b='dense', holds_if='a=b', margin=0.05),
+    dict(claim='a deeper low-rank model beats a shallower one with as many parameters', source=_gillis,
+         a='L8_rank0.25', b='L4_rank0.5', holds_if='a<b'),
+]
+long = dict(factor=4, runs=['dense', 'L4_rank0.5', 'L8_rank0.25'])

@@ -2,7 +2,7 @@
 # (block 64, as in elephant_cpu.py) with no sharing, one block shared by all 4 layers, pairs of layers sharing
 # (share=2), each with and without the factorized embedding (V x 32, then 32 x 128); and 8 layers sharing one block
 # (the same trainable parameters as 4 shared layers, twice the compute). Shared parameters count once as trainable,
-# once per use in C_actual. Three seeds for the no/pair/all comparison without factorized embedding (dense's
+# once per use in C_actual. Three seeds for the no/pair/all/8-layer comparison without factorized embedding (dense's
 # seed-to-seed spread here is ~0.04 nats, elephant_cpu.py), one for the rest. Budget (2-core EPYC, idle): measured
 # 21 min (~88 s a 4-layer run, 179 s the 8-layer one).
 #   python sweep.py config/sweeps/sharing_cpu.py && python report.py results/sharing_cpu
@@ -16,7 +16,7 @@ runs = grid(share=['none', 'all', 2], embd_dim=[0, 32])
 runs.append(dict(name='share=all-L8', share='all', n_layer=8))
 for _r in runs:
     _r['family'] = f"share_{_r['share']}"
-    if _r.get('embd_dim') == 0:
+    if _r.get('embd_dim', 0) == 0:
         _r['seeds'] = [1337, 1338, 1339]
 # Added after the measured budget above (not yet run; about +8 min): ALBERT's ablations, sharing only the attention
 # or only the MLP across all layers (share_what), next to whole-block sharing, on the three paired seeds
@@ -26,3 +26,17 @@ seeds = [1337]
 target_loss = 2.0
 lr_grid = [1/4, 1, 4]       # multipliers of learning_rate, on each run's first seed
 lr_grid_max_extend = 1      # at most one point past each edge
+
+_efficio, _albert = 'GPT-Efficio (Gholami & Omar 2023)', 'ALBERT (Lan et al. 2020)'
+claims = [
+    dict(claim='one block shared by all layers keeps the unshared loss', source=_efficio,
+         a='share=all-embd_dim=0', b='share=none-embd_dim=0', holds_if='a=b', margin=0.02),
+    dict(claim='pairs of layers sharing a block keep the unshared loss', source=_efficio,
+         a='share=2-embd_dim=0', b='share=none-embd_dim=0', holds_if='a=b', margin=0.02),
+    dict(claim='sharing only the attention costs less than sharing only the MLP', source=_albert,
+         a='share=all-attn', b='share=all-mlp', holds_if='a<b'),
+    dict(claim='a shared block applied 8 times beats it applied 4 times', source=_albert,
+         a='share=all-L8', b='share=all-embd_dim=0', holds_if='a<b'),
+]
+# the first verdict again at 4x the unshared model's compute (a shared model computes as much per token)
+long = dict(factor=4, runs=['share=none-embd_dim=0', 'share=all-embd_dim=0'])

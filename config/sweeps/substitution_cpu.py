@@ -26,8 +26,9 @@ runs = [
     dict(name='DecSA-FullMLP', family='lowrank_attn', seeds=_three, **_sa(0.5, 'decreasing')),
     dict(name='FullSA-IncMLP', family='lowrank_mlp', seeds=_three, **_mlp(0.5, 'increasing')),
     dict(name='FullSA-DecMLP', family='lowrank_mlp', seeds=_three, **_mlp(0.5, 'decreasing')),
-    dict(name='MedSA-MedMLP-4L', family='lowrank', linear='lowrank', attn_rank=0.25, mlp_rank=0.25),
-    dict(name='MedSA-MedMLP-8L', family='lowrank', linear='lowrank', attn_rank=0.25, mlp_rank=0.25, n_layer=8),
+    dict(name='MedSA-MedMLP-4L', family='lowrank', linear='lowrank', attn_rank=0.25, mlp_rank=0.25, seeds=_three),
+    dict(name='MedSA-MedMLP-8L', family='lowrank', linear='lowrank', attn_rank=0.25, mlp_rank=0.25, n_layer=8,
+         seeds=_three),
     dict(name='HalfSA-HalfMLP-8L', family='lowrank', linear='lowrank', attn_rank=0.5, mlp_rank=0.5, n_layer=8),
     dict(name='FullSA-FullMLP-8L', family='dense', n_layer=8),
 ]
@@ -35,3 +36,15 @@ seeds = [1337]
 target_loss = 2.0
 lr_grid = [1/4, 1, 4]       # multipliers of learning_rate, on each run's first seed
 lr_grid_max_extend = 1      # at most one point past each edge
+
+_post = 'Armstrong (blog)'
+claims = [
+    dict(claim='attention at a "large" rank (as many weights as full) keeps the full loss', source=_post,
+         a='LgSA-FullMLP', b='FullSA-FullMLP', holds_if='a=b', margin=0.02),
+    dict(claim='the MLP at a "large" rank keeps the full loss', source=_post,
+         a='FullSA-LgMLP', b='FullSA-FullMLP', holds_if='a=b', margin=0.02),
+    dict(claim='twice the layers at medium rank beat 4 (the post hoped so and found not)', source=_post,
+         a='MedSA-MedMLP-8L', b='MedSA-MedMLP-4L', holds_if='a<b'),
+]
+# the depth verdict again at 4x the full model's compute (the low-rank models compute less: more tokens)
+long = dict(factor=4, runs=['FullSA-FullMLP', 'MedSA-MedMLP-4L', 'MedSA-MedMLP-8L'])

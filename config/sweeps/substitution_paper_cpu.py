@@ -10,6 +10,8 @@
 # MedSA-MedMLP. The 4-layer runs train on three seeds, compared paired by seed in report.py (the study's own
 # yardstick was a cluster of dense seeds); the 8-layer run on one. Not yet run; estimated from substitution_cpu.py's
 # measured 53-87 s per 4-layer run: about 55 min on 2 idle cores.
+# Tuned (lr grid 1/4, 1, 4 on the first seed, one point past a winning edge, other seeds at the best lr; the
+# verdicts in `claims`): about three times the estimate above, NOT YET MEASURED.
 #   python sweep.py config/sweeps/substitution_paper_cpu.py && python report.py results/substitution_paper_cpu
 name = 'substitution_paper_cpu'
 base = dict(block_size=64, max_iters=500, eval_interval=50, eval_iters=10, log_interval=50, warmup_iters=50)
@@ -34,5 +36,16 @@ runs = [
     dict(name='DecSA-DecMLP', family='lowrank_both', **_sa(_attn_inc[::-1]), **_mlp(_mlp_inc[::-1])),
 ]
 seeds = _three
-runs.append(dict(name='MedSA-MedMLP-8L', family='lowrank_both', n_layer=8, seeds=[1337], **_sa(0.1), **_mlp(0.1)))
+runs.append(dict(name='MedSA-MedMLP-8L', family='lowrank_both', n_layer=8, **_sa(0.1), **_mlp(0.1)))
 target_loss = 2.0
+lr_grid = [1/4, 1, 4]       # multipliers of learning_rate, on each run's first seed (then its seeds at the best)
+lr_grid_max_extend = 1      # at most one point past each edge
+_post = 'Armstrong (blog)'
+claims = [
+    dict(claim='attention at a "large" rank keeps the full loss', source=_post, a='LgSA-FullMLP', b='FullSA-FullMLP',
+         holds_if='a=b', margin=0.02),
+    dict(claim='the MLP at a "large" rank keeps the full loss', source=_post, a='FullSA-LgMLP', b='FullSA-FullMLP',
+         holds_if='a=b', margin=0.02),
+    dict(claim='twice the layers at medium rank beat 4 (the post hoped so and found not)', source=_post,
+         a='MedSA-MedMLP-8L', b='MedSA-MedMLP-4L', holds_if='a<b'),
+]
