@@ -30,6 +30,10 @@ are reported as runs of their own.
 From results/<sweep>/sweep.json (the sweep file's settings, written by sweep.py): `gap` adds a "gap closed" column,
 each seed against its own seed's references; `claims` opens the report with a verdict table, one row per claim and
 budget: a - b paired by seed, its 95% interval, and holds / flips / unresolved (see verdict).
+
+A bisect sweep's folder (its bisect.json) adds a section with the definition, every probe and the seeds at the
+bracket, and bisect_<sweep>.png: the bisected loss against the bisected value (log x), the two references and the
+target as horizontal lines, the bracket's seed means with their std.
 """
 import json
 import math
@@ -563,17 +567,95 @@ def markdown(dirs, rows, groups, fits, front, metric, bisects, pairs, figures=FI
               '| trainable non-emb | loss | run | family |', '|---|---|---|---|']
     lines += [f"| {num(p['x'])} | {p['y']:.4f} | {p['name']} | {p['family']} |" for p in front]
     for d, b in bisects:
-        lines += ['', f'## Bisection ({Path(d).name})', '']
-        if b.get('reached'):
-            lines.append(f"Smallest `{b['key']}` with {b['metric']} ≤ {b['target']:.4f} ({b['fraction']:.0%} of the "
-                         f"gap from {b['low_ref']} {b['low_ref_loss']:.4f} to {b['high_ref']} "
-                         f"{b['high_ref_loss']:.4f}): **{b['answer']}** (bracket {b.get('bracket')}).")
-        else:
-            lines.append(f"No answer: {b.get('error') or b.get('note')}.")
-        lines += ['', f"| {b['key']} | {b['metric']} |", '|---|---|']
-        lines += [f'| {v} | {"-" if l is None else format(l, ".4f")} |' for v, l in b.get('probes', [])]
+        lines += [''] + bisect_markdown(d, b)
     lines += ['', '## Figures', ''] + [f'![{f[:-4]}]({f})' for f in figures]
     return '\n'.join(lines) + '\n'
+
+
+def bisect_markdown(d, b):
+    """The section of one bisect.json (sweep.py run_bisect): the definition, the answer and bracket, every probe,
+    and the seeds at the bracket."""
+    key, metric, frac = b['key'], b['metric'], b['fraction']
+    seed = f" on seed {b['seed']}" if b.get('seed') is not None else ''
+    tuned = ' at its best learning rate' if b.get('lr_mult') else ''
+    lines = [f'## Bisection ({Path(d).name})', '',
+             f"Definition: the smallest `{key}` whose run{tuned} closes {frac:.0%} of the {metric} gap between "
+             f"`{b['low_ref']}` and `{b['high_ref']}` (target = L_low − {frac:g} (L_low − L_high)), bisected in log "
+             f"space{seed}."]
+    if key == 'intrinsic_dim':
+        lines[-1] += (f" Both references and the intrinsic model train the embeddings and norms directly, so this "
+                      f"d_int{frac * 100:.0f} counts what the blocks need on top of them; Li, Farkhoor, Liu, Yosinski "
+                      f"2018 (\"Measuring the Intrinsic Dimension of Objective Landscapes\") put every weight in "
+                      f"θ = θ0 + Pα and ask for 90% of the dense model's performance (accuracy): a fraction of "
+                      f"dense's score from zero, a looser bar than a fraction of the loss gap above a baseline that "
+                      f"already trains the embeddings.")
+    lo, hi = b.get('bracket') or (None, None)
+    if b.get('reached'):
+        where = f'{lo} < {key} ≤ {hi} (hi/lo = {hi / lo:.2g})' if lo is not None else f'{key} ≤ {hi}'
+        lines += ['', f"Smallest `{key}` with {metric} ≤ {b['target']:.4f}{seed} ({frac:.0%} of the gap from "
+                      f"{b['low_ref']} {b['low_ref_loss']:.4f} to {b['high_ref']} {b['high_ref_loss']:.4f}): "
+                      f"**{b['answer']}**; bracket {where}." + (f" ({b['note']}.)" if b.get('note') else '')]
+    else:
+        lines += ['', f"No answer: {b.get('error') or b.get('note')}."]
+    gap = lambda l: None if l is None or b.get('low_ref_loss') is None or b.get('high_ref_loss') in (
+        None, b['low_ref_loss']) else (b['low_ref_loss'] - l) / (b['low_ref_loss'] - b['high_ref_loss'])
+    lr = lambda name: '-' if (b.get('lr_mult') or {}).get(name) is None else f"{b['lr_mult'][name]:g}"
+    lines += ['', f"| {key} | {metric}{seed} | lr multiplier | gap closed |", '|---|---|---|---|']
+    for v, l in sorted(b.get('probes', []), key=lambda p: p[0]):
+        lines.append(f"| {v} | {'-' if l is None else format(l, '.4f')} | {lr(f'{key}={v}')} | "
+                     f"{'-' if gap(l) is None else format(gap(l), '.1%')} |")
+    at = b.get('at_seeds')
+    if at:
+        lines += ['', f"Seeds {', '.join(map(str, at['seeds']))} at the references and the bracket (best lr of "
+                      f"the first seed); mean ± sample std over the seeds where every one of these runs "
+                      f"succeeded.", '',
+                  f"| run | {key} | lr multiplier | {metric} per seed | mean ± std |", '|---|---|---|---|---|']
+        for name, r in at['runs'].items():
+            per = ', '.join(f"{s}: {'failed' if l is None else format(l, '.4f')}" for s, l in r['losses'].items())
+            lines.append(f"| {name} | {'-' if r['value'] is None else r['value']} | "
+                         f"{'-' if r['lr_mult'] is None else format(r['lr_mult'], 'g')} | {per} | "
+                         f"{pm(r['mean'], r['std'])} |")
+        if at['target'] is not None:
+            lines += ['', f"Target on the seed means: {at['target']:.4f}; the bracket "
+                          f"{'**holds**' if at['holds'] else '**does not hold**'} on them "
+                          f"(the lower value's mean above the target, the upper one's at or below it)."]
+    return lines
+
+
+def plot_bisect(b, path):
+    """The bisected metric against the bisected value (log x): every probe on the bisection's seed at its best lr,
+    the two references and the target as horizontal lines, the bracket's seed means with their std."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    pts = sorted((v, l) for v, l in b.get('probes', []) if l is not None)
+    seed = f"seed {b['seed']}" if b.get('seed') is not None else 'seed mean'
+    ax.plot([p[0] for p in pts], [p[1] for p in pts], 'o-', color='C0', ms=5,
+            label=f"probes ({seed}, {'best lr' if b.get('lr_mult') else 'one lr'})")
+    lines = [(b.get('low_ref_loss'), f"{b['low_ref']} (low reference)", '-', 'C3'),
+             (b.get('high_ref_loss'), f"{b['high_ref']} (high reference)", '-', 'C2'),
+             (b.get('target'), f"target ({b['fraction']:.0%} of the gap)", '--', 'k')]
+    for loss, label, style, color in lines:
+        if loss is not None:
+            ax.axhline(loss, ls=style, color=color, lw=1, label=f'{label} {loss:.4f}')
+    at = b.get('at_seeds')
+    if at:
+        bracket = [r for r in at['runs'].values() if r['value'] is not None and r['mean'] is not None]
+        ax.errorbar([r['value'] for r in bracket], [r['mean'] for r in bracket],
+                    yerr=[r['std'] or 0 for r in bracket], fmt='s', color='C1', ms=6, capsize=4,
+                    label=f"bracket, mean ± std over seeds {', '.join(map(str, at['seeds']))}")
+        if at['target'] is not None:
+            ax.axhline(at['target'], ls=':', color='C1', lw=1, label=f"target on the seed means {at['target']:.4f}")
+    ax.set_xscale('log')
+    ax.set_xlabel(f"{b['key']} (log)")
+    ax.set_ylabel(f"{b['metric']} (nats/token)")
+    answer = f"answer {b['answer']}" if b.get('reached') else 'no answer'
+    ax.set_title(f"{b.get('sweep', '')}: {b['metric']} vs {b['key']} ({answer}, bracket {b.get('bracket')})",
+                 fontsize=9)
+    ax.legend(fontsize=7)
+    ax.grid(True, which='both', alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def envelopes(groups, xkey):
@@ -655,6 +737,9 @@ def main(argv):
     figures = figures + [f'envelope_{x}.png' for x in xkeys[:2]]
     bisects = [(d, json.loads((Path(d) / 'bisect.json').read_text())) for d in args.dirs
                if (Path(d) / 'bisect.json').exists()]
+    for d, b in bisects:
+        plot_bisect(b, out / f"bisect_{b.get('sweep') or Path(d).name}.png")
+        figures.append(f"bisect_{b.get('sweep') or Path(d).name}.png")
     pairs = paired_differences(groups, args.metric)
     meta = [json.loads((Path(d) / 'sweep.json').read_text()) for d in args.dirs if (Path(d) / 'sweep.json').exists()]
     gaps = gap_closed(groups, {m['name']: m['gap'] for m in meta if m.get('gap')}, args.metric)

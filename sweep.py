@@ -19,10 +19,11 @@ A sweep file is plain Python (exec'd, like config/*.py) that sets a few names:
     target_loss = 2.0                          # optional: time and compute to reach this val loss, per run
                                                # (passed to train.py, which times the crossing between evals)
     lr_grid = [1/4, 1/2, 1, 2, 4]              # optional: tune each run's learning_rate (a run's own lr_grid=
-    lr_grid_max_extend = 2                     # [...] or None replaces it): see run_grid below
+    lr_grid_max_extend = 2                     # [...] or None replaces it): see tune_lr and run_grid below
     jobs = 1                                   # optional: train.py processes at a time (--jobs overrides)
     nproc = 1                                  # optional: >1 launches each run with torchrun on nproc processes
-    mode = 'grid'                              # or 'bisect', with a `bisect` dict (see run_bisect below)
+    mode = 'grid'                              # or 'bisect', with a `bisect` dict instead of runs (see
+                                               # run_bisect below; lr_grid then tunes every run it trains)
     long = dict(factor=4, runs=['dense', 'lora'])  # optional, grid mode: after the sweep, these runs again at
                                                # their best lr with factor x the compute (see run_long below)
     gap = ('embeddings_only', 'dense')         # optional: report.py's "gap closed" between two runs, per seed
@@ -106,6 +107,7 @@ class RunSpec(NamedTuple):
     family: Optional[str]    # report.py's grouping; None: the run's `linear`
     overrides: dict          # train.py keys
     seeds: Optional[list]    # None: the sweep's seeds
+    bisect_value: object = None  # a bisect run: its value of bisect['key'] (written in its rows)
 
 
 @dataclass
@@ -194,8 +196,6 @@ def load_sweep(path):
     ext = sweep.lr_grid_max_extend
     if not isinstance(ext, int) or isinstance(ext, bool) or ext < 0:
         raise SweepError(f'{path}: lr_grid_max_extend={ext!r} must be an int >= 0 (points added past each edge)')
-    if mode == 'bisect' and (sweep.lr_grid or any(run_lr_grids.values())):
-        raise SweepError(f'{path}: lr_grid works in grid mode only; remove it from the bisect sweep')
     for key in ('jobs', 'nproc'):
         v = getattr(sweep, key)
         if not isinstance(v, int) or v < 1:
@@ -299,7 +299,7 @@ def check_seeds(seeds, where):
         raise SweepError(f'{where}: seeds must be a non-empty list of ints, e.g. seeds = [1337]')
 
 
-BISECT_KEYS = ('key', 'lo', 'hi', 'run', 'low_ref', 'high_ref', 'fraction', 'probes', 'metric', 'integer')
+BISECT_KEYS = ('key', 'lo', 'hi', 'run', 'low_ref', 'high_ref', 'fraction', 'probes', 'ratio', 'metric', 'integer')
 
 
 def check_bisect(sweep, names):
@@ -314,19 +314,39 @@ def check_bisect(sweep, names):
         if k not in b:
             raise SweepError(f"{sweep.path}: bisect needs '{k}' (key, lo, hi: the range searched in log space; "
                              f"low_ref, high_ref: the two reference runs whose losses set the target)")
-    if not 0 < b['lo'] < b['hi']:
-        raise SweepError(f"{sweep.path}: bisect needs 0 < lo < hi, got lo={b['lo']}, hi={b['hi']}")
-    if not 0 < b.get('fraction', 0.9) < 1:
-        raise SweepError(f"{sweep.path}: bisect fraction={b.get('fraction')} must be in (0, 1)")
+    number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+    if not (number(b['lo']) and number(b['hi']) and 0 < b['lo'] < b['hi']):
+        raise SweepError(f"{sweep.path}: bisect needs 0 < lo < hi, got lo={b['lo']!r}, hi={b['hi']!r}")
+    if not number(b.get('fraction', 0.9)) or not 0 < b.get('fraction', 0.9) < 1:
+        raise SweepError(f"{sweep.path}: bisect fraction={b.get('fraction')!r} must be in (0, 1)")
+    ratio = b.get('ratio')
+    if ratio is not None and (not number(ratio) or ratio <= 1):
+        raise SweepError(f"{sweep.path}: bisect ratio={ratio!r} must be a number > 1 (bisect until hi/lo <= ratio, "
+                         f"e.g. ratio=2) or None (until no value lies between)")
+    probes = b.get('probes', 8)
+    if not isinstance(probes, int) or isinstance(probes, bool) or probes < 0:
+        raise SweepError(f"{sweep.path}: bisect probes={probes!r} must be an int >= 0 (the most probes run)")
+    if sweep.runs:
+        raise SweepError(f"{sweep.path}: a bisect sweep trains its references and probes only; remove `runs` "
+                         f"(or put them in a grid sweep)")
     for ref in ('low_ref', 'high_ref'):
-        b[ref] = check_run(dict(b[ref], name=b[ref].get('name', ref)), sweep.path, names)
+        r = b[ref]
+        if not isinstance(r, dict):
+            raise SweepError(f"{sweep.path}: bisect {ref} must be a dict of train.py overrides, e.g. "
+                             f"dict(name='dense', linear='dense')")
+        if 'seeds' in r:
+            raise SweepError(f"{sweep.path}: bisect {ref} sets seeds; remove it: every bisect run trains the "
+                             f"sweep's seeds (the target pairs the references with the probes by seed)")
+        b[ref] = check_run(dict(r, name=r.get('name', ref)), sweep.path, names)
+        if 'lr_grid' in r:  # e.g. lr_grid=None: this reference untuned
+            sweep.run_lr_grids[b[ref].name] = check_lr_grid(r['lr_grid'], f'{sweep.path}: bisect {ref}')
 
 
 def bisect_run(sweep, value):
     b = sweep.bisect
     value = int(round(value)) if b.get('integer', True) else float(value)
     overrides = dict(b.get('run', {}), **{b['key']: value})
-    return RunSpec(f"{b['key']}={value}", None, overrides, None), value
+    return RunSpec(f"{b['key']}={value}", None, overrides, None, value), value
 
 
 def expand(sweep, runs):
@@ -334,7 +354,7 @@ def expand(sweep, runs):
     out = []
     for spec in runs:
         fam = spec.family or dict(sweep.base, **spec.overrides).get('linear') or 'dense'
-        out.extend(Run(spec.name, s, spec.overrides, fam) for s in spec.seeds or sweep.seeds)
+        out.extend(Run(spec.name, s, spec.overrides, fam, spec.bisect_value) for s in spec.seeds or sweep.seeds)
     return out
 
 
@@ -353,7 +373,7 @@ def lr_run(sweep, entry, mult, seed, defaults=None):
     overrides = dict(run.overrides, learning_rate=cfg['learning_rate'] * mult, min_lr=cfg['min_lr'] * mult)
     if cfg['optimizer'] == 'muon':
         overrides['muon_lr'] = cfg['muon_lr'] * mult
-    return Run(run.name, seed, overrides, run.family, lr_mult=mult)
+    return Run(run.name, seed, overrides, run.family, run.bisect_value, lr_mult=mult)
 
 
 def next_lr_points(points, losses, extended, max_extend):
@@ -372,20 +392,18 @@ def next_lr_points(points, losses, extended, max_extend):
     return new
 
 
-def run_grid(sweep, runner):
-    """grid mode. Untuned runs: every seed, as listed. Tuned runs (an lr_grid): each grid point on the run's first
-    seed; while a run's best point (lowest final val loss) is on an edge, the next point past that edge (x2 or /2,
-    at most lr_grid_max_extend per edge); then the run's other seeds at its best multiplier only. Every point is an
-    ordinary run with its row, so a re-run replays the finished ones from results.jsonl and goes on. Returns
-    {run name: best multiplier} of the tuned runs."""
-    plain = [e for e in sweep.runs if lr_grid_of(sweep, e) is None]
-    tuned = [e for e in sweep.runs if lr_grid_of(sweep, e) is not None]
-    seeds = {e[0]: e[3] or sweep.seeds for e in tuned}
+def tune_lr(sweep, runner, tuned, first=(), defaults=None):
+    """The lr grid of each tuned entry on its first seed, in one batch with the runs `first` (untuned runs trained
+    alongside); while an entry's best point (lowest final val loss) is on an edge, the next point past that edge
+    (x2 or /2, at most lr_grid_max_extend per edge), every entry's new points in one batch. Grid and bisect mode
+    both tune through it. Returns ({name: best multiplier, None if every point failed}, {name: the multipliers
+    run}, {run id: row}), or None when the sweep is stopping."""
+    defaults = defaults or (train_defaults() if tuned else None)
+    seed = {e[0]: (e[3] or sweep.seeds)[0] for e in tuned}
     points = {e[0]: list(lr_grid_of(sweep, e)) for e in tuned}
     extended = {e[0]: [0, 0] for e in tuned}
-    defaults = train_defaults() if tuned else None
-    point = lambda e, m, seed: lr_run(sweep, e, m, seed, defaults)
-    todo = expand(sweep, plain) + [point(e, m, seeds[e[0]][0]) for e in tuned for m in points[e[0]]]
+    point = lambda e, m: lr_run(sweep, e, m, seed[e[0]], defaults)
+    todo = list(first) + [point(e, m) for e in tuned for m in points[e[0]]]
     best, rows = {}, {}
     while todo:
         rows.update(runner.run_all(todo))
@@ -394,11 +412,28 @@ def run_grid(sweep, runner):
         todo = []
         for e in tuned:
             name = e[0]
-            losses = {m: run_loss(rows.get(point(e, m, seeds[name][0]).id)) for m in points[name]}
+            losses = {m: run_loss(rows.get(point(e, m).id)) for m in points[name]}
             new = next_lr_points(points[name], losses, extended[name], sweep.lr_grid_max_extend)
             points[name] = sorted(points[name] + new)
-            todo += [point(e, m, seeds[name][0]) for m in new]
+            todo += [point(e, m) for m in new]
             best[name] = best_lr(losses)
+    return best, points, rows
+
+
+def run_grid(sweep, runner):
+    """grid mode. Untuned runs: every seed, as listed. Tuned runs (an lr_grid): tune_lr on the run's first seed
+    (the untuned runs train in its first batch); then the run's other seeds at its best multiplier only. Every
+    point is an ordinary run with its row, so a re-run replays the finished ones from results.jsonl and goes on.
+    Returns {run name: best multiplier} of the tuned runs."""
+    plain = [e for e in sweep.runs if lr_grid_of(sweep, e) is None]
+    tuned = [e for e in sweep.runs if lr_grid_of(sweep, e) is not None]
+    seeds = {e[0]: e[3] or sweep.seeds for e in tuned}
+    defaults = train_defaults() if tuned else None
+    point = lambda e, m, seed: lr_run(sweep, e, m, seed, defaults)
+    tuning = tune_lr(sweep, runner, tuned, expand(sweep, plain), defaults)
+    if tuning is None:
+        return None
+    best, points, _ = tuning
     rest = [point(e, best[e[0]], s) for e in tuned if best[e[0]] is not None for s in seeds[e[0]][1:]]
     if rest:
         runner.run_all(rest)
@@ -502,6 +537,33 @@ def estimate(cfg, nproc=1):
                 C_actual=flops['C_actual'] * tokens + flops['step'] * repeats * iters)
 
 
+def bisect_plan(sweep, defaults):
+    """A bisect sweep's first batch (the references and the two ends on the first seed: every grid point when tuned)
+    and a line on what follows, with how many runs that makes."""
+    b = sweep.bisect
+    entries = [b['low_ref'], b['high_ref'], bisect_run(sweep, b['lo'])[0], bisect_run(sweep, b['hi'])[0]]
+    seed0, grids = sweep.seeds[0], [lr_grid_of(sweep, e) for e in entries]
+    runs = [next(r for r in expand(sweep, [e]) if r.seed == seed0) for e, g in zip(entries, grids) if g is None]
+    runs += [lr_run(sweep, e, m, seed0, defaults) for e, g in zip(entries, grids) if g is not None for m in g]
+    cap, ratio = b.get('probes', 8), b.get('ratio')
+    # each probe halves the bracket in log space: k probes leave log(hi/lo) / 2^k
+    k = cap if ratio is None else \
+        min(cap, max(0, math.ceil(math.log2(math.log(b['hi'] / b['lo']) / math.log(ratio)))))
+    per_probe = len(sweep.lr_grid) if sweep.lr_grid else 1
+    seeds = 4 * (len(sweep.seeds) - 1)
+    fewest = len(runs) + k * per_probe + seeds
+    most = fewest + 2 * sweep.lr_grid_max_extend * (sum(g is not None for g in grids) + (k if sweep.lr_grid else 0))
+    steps = f'about {k} probes until hi/lo <= {ratio:g} (at most {cap})' if ratio is not None else \
+        f'at most {cap} probes'
+    tuned = f"each tuned on lr x {', '.join(f'{m:g}' for m in sweep.lr_grid)}" if sweep.lr_grid else 'untuned'
+    then = f'; then the references and the two bracketing values on seeds {sweep.seeds[1:]}' if seeds else ''
+    count = f'{fewest} runs in all' + (f' if no lr edge wins (at most {most})' if most > fewest else '')
+    note = (f"then bisection of {b['key']} in log space between {b['lo']} and {b['hi']} on seed {seed0} for the "
+            f"smallest value that closes {b.get('fraction', 0.9):.0%} of the gap between {b['low_ref'].name} and "
+            f"{b['high_ref'].name}: {steps}, {tuned}{then}. {count}")
+    return runs, note
+
+
 def dry_run(sweep, results):
     defaults = train_defaults()
     done = {r['run']: r['status'] for r in read_jsonl(results / 'results.jsonl')}
@@ -514,12 +576,7 @@ def dry_run(sweep, results):
                 f'that wins, then its other seeds at its best lr: '
                 + ', '.join(f'{e[0]} {(e[3] or sweep.seeds)[1:]}' for e in tuned))
     if sweep.mode == 'bisect':
-        b = sweep.bisect
-        runs = expand(sweep, [b['low_ref'], b['high_ref'], bisect_run(sweep, b['lo'])[0],
-                              bisect_run(sweep, b['hi'])[0]]) + runs
-        note = (f"then bisection of {b['key']} in log space between {b['lo']} and {b['hi']} "
-                f"(at most {b.get('probes', 8)} probes) for the smallest value that closes "
-                f"{b.get('fraction', 0.9):.0%} of the gap between {b['low_ref'].name} and {b['high_ref'].name}")
+        runs, note = bisect_plan(sweep, defaults)
     if sweep.long:  # listed at lr x1; they train at their run's best (lr* below)
         L = sweep.long
         runs += long_runs(sweep, {e[0]: 1.0 for e in tuned}, defaults)
@@ -811,89 +868,147 @@ def mean_metric(rows, metric):
 
 def run_bisect(sweep, runner):
     """The smallest value of bisect['key'] in [lo, hi] whose run closes `fraction` of the gap between the two
-    reference runs: target = L_low - fraction (L_low - L_high), metric averaged over seeds. Assumes the metric
-    falls as the value grows. lo and hi are run first (with the references); then the geometric midpoint of
-    the bracket (lo fails the target, hi meets it) is probed, at most `probes` times or until the bracket
-    holds no integer between. Every probe is an ordinary run with its row, so a re-run replays the finished
-    probes from results.jsonl and goes on. Writes results/<sweep>/bisect.json."""
+    reference runs: target = L_low - fraction (L_low - L_high) on the bisect metric. Assumes the metric falls as
+    the value grows. The bisection runs on the sweep's first seed: the references and the two ends first (one
+    batch), then the geometric midpoint of the bracket (lo misses the target, hi meets it), one probe after the
+    other, until hi/lo <= ratio (without a ratio: until no value lies between), at most `probes` times. With an
+    lr_grid each of these runs is tuned as grid mode tunes a run (tune_lr: its grid points in one batch, an edge
+    that wins extended) and counts at its best lr. Then the references and the values that bound the answer
+    (the bracket; one end when lo already meets the target or hi misses it) train the other seeds at their best
+    lr, and bisect.json says whether the bracket holds on the seed means. Every run has its row, so a re-run
+    replays the finished ones from results.jsonl and goes on. Writes results/<sweep>/bisect.json; returns its
+    dict, or None when the sweep is stopping."""
     b = sweep.bisect
-    metric, fraction = b.get('metric', 'best_val_loss'), b.get('fraction', 0.9)
-    integer = b.get('integer', True)
+    metric, fraction, ratio = b.get('metric', 'best_val_loss'), b.get('fraction', 0.9), b.get('ratio')
+    integer, seed0 = b.get('integer', True), sweep.seeds[0]
+    tuned = lambda e: lr_grid_of(sweep, e) is not None
+    defaults = train_defaults() if sweep.lr_grid or any(sweep.run_lr_grids.values()) else None
+    best = {}  # tuned entry name -> its best multiplier (None: every grid point failed)
 
-    def loss_of(entry_runs):
-        rows = runner.run_all(entry_runs)
-        if runner.stopping:
-            return 'stopped'
-        return mean_metric([rows[r.id] for r in entry_runs], metric)
+    def run_at(e, seed):
+        """The run of entry e on seed, at its best lr when tuned (None when no lr worked)."""
+        if not tuned(e):
+            return next(r for r in expand(sweep, [e]) if r.seed == seed)
+        return None if best[e.name] is None else lr_run(sweep, e, best[e.name], seed, defaults)
+
+    def on_first_seed(entries):
+        """{name: metric on the first seed at the best lr (None: failed)}, or None when the sweep is stopping."""
+        out = tune_lr(sweep, runner, [e for e in entries if tuned(e)],
+                      [run_at(e, seed0) for e in entries if not tuned(e)], defaults)
+        if out is None:
+            return None
+        best.update(out[0])
+        losses = {}
+        for e in entries:
+            run = run_at(e, seed0)
+            losses[e.name] = None if run is None else mean_metric([out[2].get(run.id)], metric)
+            m = best.get(e.name)
+            lr = f" at lr x{'-' if m is None else f'{m:g}'} of {', '.join(f'{p:g}' for p in out[1][e.name])}" \
+                if tuned(e) else ''
+            print(f"bisect: {e.name}: {metric} {'failed' if losses[e.name] is None else f'{losses[e.name]:.4f}'}"
+                  f"{lr}", flush=True)
+        return losses
 
     lo_entry, lo = bisect_run(sweep, b['lo'])
     hi_entry, hi = bisect_run(sweep, b['hi'])
-    refs = {e.name: expand(sweep, [e]) for e in (b['low_ref'], b['high_ref'])}
-    ends = {}
-    for value, entry in ((lo, lo_entry), (hi, hi_entry)):
-        ends[value] = expand(sweep, [entry])
-        for r in ends[value]:
-            r.bisect_value = value
-    everything = [r for rs in list(refs.values()) + list(ends.values()) for r in rs]
-    runner.run_all(everything)
-    if runner.stopping:
+    refs = [b['low_ref'], b['high_ref']]
+    losses = on_first_seed(refs + [lo_entry, hi_entry])
+    if losses is None:
         return None
-    losses = {name: loss_of(rs) for name, rs in refs.items()}
-    result = dict(key=b['key'], metric=metric, fraction=fraction, low_ref=b['low_ref'].name,
-                  high_ref=b['high_ref'].name, low_ref_loss=losses[b['low_ref'].name],
-                  high_ref_loss=losses[b['high_ref'].name], probes=[], answer=None, reached=False)
-    if None in losses.values():
+    result = dict(sweep=sweep.name, key=b['key'], metric=metric, fraction=fraction, ratio=ratio, seed=seed0,
+                  low_ref=refs[0].name, high_ref=refs[1].name, low_ref_loss=losses[refs[0].name],
+                  high_ref_loss=losses[refs[1].name], probes=[], lr_mult=best, answer=None, reached=False,
+                  bracket=None)
+    if None in (result['low_ref_loss'], result['high_ref_loss']):
         result['error'] = 'a reference run failed: no target'
         return finish_bisect(sweep, runner, result)
     target = result['low_ref_loss'] - fraction * (result['low_ref_loss'] - result['high_ref_loss'])
     result['target'] = target
-    probes = []
-    for value in (lo, hi):
-        probes.append((value, loss_of(ends[value])))
-    result['probes'] = probes
+    probes = result['probes'] = [(lo, losses[lo_entry.name]), (hi, losses[hi_entry.name])]
     if any(l is None for _, l in probes):
         result['error'] = 'an end of the range failed'
         return finish_bisect(sweep, runner, result)
     if probes[0][1] <= target:
-        result.update(answer=lo, reached=True, note='lo already meets the target')
-        return finish_bisect(sweep, runner, result)
-    if probes[1][1] > target:
-        result.update(note=f'hi={hi} does not meet the target: widen the range')
-        return finish_bisect(sweep, runner, result)
-    for _ in range(b.get('probes', 8)):
-        mid = math.sqrt(lo * hi)
-        mid = int(round(mid)) if integer else mid
-        if integer and not lo < mid < hi or not integer and hi / lo < 1.01:
-            break
-        entry, value = bisect_run(sweep, mid)
-        rs = expand(sweep, [entry])
-        for r in rs:
-            r.bisect_value = value
-        loss = loss_of(rs)
-        if loss == 'stopped':
+        result.update(answer=lo, reached=True, bracket=[None, lo], note='lo already meets the target')
+    elif probes[1][1] > target:
+        result.update(bracket=[hi, None], note=f'hi={hi} does not meet the target: widen the range')
+    else:
+        for _ in range(b.get('probes', 8)):
+            if ratio is not None and hi / lo <= ratio:
+                break
+            mid = math.sqrt(lo * hi)
+            mid = int(round(mid)) if integer else mid
+            if integer and not lo < mid < hi or not integer and hi / lo < 1.01:
+                break
+            entry, value = bisect_run(sweep, mid)
+            got = on_first_seed([entry])
+            if got is None:
+                return None
+            probes.append((value, got[entry.name]))
+            if got[entry.name] is None:
+                result['error'] = f"the probe {b['key']}={value} failed"
+                break
+            if got[entry.name] <= target:
+                hi = value
+            else:
+                lo = value
+        if 'error' not in result:
+            result.update(answer=hi, reached=True, bracket=[lo, hi])
+            if ratio is not None and hi / lo > ratio:
+                result['note'] = f"probes={b.get('probes', 8)} ran out before hi/lo <= {ratio:g}"
+    if 'error' not in result and len(sweep.seeds) > 1:
+        at = seeds_at_bracket(sweep, runner, refs + [bisect_run(sweep, v)[0] for v in result['bracket']
+                                                     if v is not None], run_at, result)
+        if at is None:
             return None
-        probes.append((value, loss))
-        if loss is None:
-            result['error'] = f"the probe {b['key']}={value} failed"
-            break
-        if loss <= target:
-            hi = value
-        else:
-            lo = value
-        result['probes'] = probes
-    if 'error' not in result:
-        result.update(answer=hi, reached=True, bracket=[lo, hi])
+        result['at_seeds'] = at
     return finish_bisect(sweep, runner, result)
+
+
+def seeds_at_bracket(sweep, runner, entries, run_at, result):
+    """The references and the bracketing values (entries) on every seed, at their best lr: per run its loss on each
+    seed and their mean ± sample std, the target from the references' means, and whether the bracket holds on the
+    means (lo above the target, hi at or below it). Means are over the seeds where every one of these runs
+    succeeded, so that each is paired with the same references. None when the sweep is stopping."""
+    runs = {e.name: [run_at(e, s) for s in sweep.seeds] for e in entries}
+    rows = runner.run_all([r for rs in runs.values() for r in rs])
+    if runner.stopping:
+        return None
+    metric, fraction = result['metric'], result['fraction']
+    per = {name: [mean_metric([rows.get(r.id)], metric) for r in rs] for name, rs in runs.items()}
+    common = [i for i in range(len(sweep.seeds)) if all(per[name][i] is not None for name in per)]
+    out = dict(seeds=[sweep.seeds[i] for i in common], runs={}, target=None, holds=None)
+    for e in entries:
+        vals = [per[e.name][i] for i in common]
+        m = sum(vals) / len(vals) if vals else None
+        sd = math.sqrt(sum((v - m) ** 2 for v in vals) / (len(vals) - 1)) if len(vals) > 1 else None
+        out['runs'][e.name] = dict(value=e.bisect_value, lr_mult=result['lr_mult'].get(e.name),
+                                   losses={str(s): l for s, l in zip(sweep.seeds, per[e.name])}, mean=m, std=sd)
+    if common:
+        low, high = (out['runs'][result[k]]['mean'] for k in ('low_ref', 'high_ref'))
+        out['target'] = target = low - fraction * (low - high)
+        mean_of = {e.bisect_value: out['runs'][e.name]['mean'] for e in entries[2:]}
+        lo, hi = result['bracket']
+        out['holds'] = (lo is None or mean_of[lo] > target) and (hi is None or mean_of[hi] <= target)
+    return out
 
 
 def finish_bisect(sweep, runner, result):
     (runner.results / 'bisect.json').write_text(json.dumps(result, indent=2))
     if result.get('reached'):
+        lo, hi = result['bracket']
         print(f"bisect: smallest {result['key']} meeting {result['metric']} <= {result['target']:.4f} "
               f"({result['fraction']:.0%} of the gap {result['low_ref']} {result['low_ref_loss']:.4f} -> "
-              f"{result['high_ref']} {result['high_ref_loss']:.4f}): {result['answer']}", flush=True)
+              f"{result['high_ref']} {result['high_ref_loss']:.4f}) on seed {result['seed']}: {result['answer']}"
+              + (f' (bracket {lo} .. {hi})' if lo is not None else ''), flush=True)
     else:
         print(f"bisect: no answer: {result.get('error') or result.get('note')}", flush=True)
+    at = result.get('at_seeds')
+    if at:
+        means = ', '.join(f"{name} {r['mean']:.4f}" for name, r in at['runs'].items() if r['mean'] is not None)
+        verdict = 'no seed has every run' if at['target'] is None else \
+            f"target {at['target']:.4f}: the bracket {'holds' if at['holds'] else 'does NOT hold'}"
+        print(f"bisect: means over seeds {at['seeds']}: {means}; {verdict}", flush=True)
     return result
 
 

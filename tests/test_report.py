@@ -264,3 +264,52 @@ def test_report_reads_the_sweep_file_s_claims_and_gap_and_prints_the_verdicts(tm
     md = (out / 'report.md').read_text()
     assert '| b closes a quarter of the gap | someone | b | lo | 1 | 3 | -0.4800 ± 0.0100 | ±0.0248 | **holds** |' in md
     assert re.search(r'\| b \| b \| 3 \| .* \| 2\.5200 ± 0\.0100 \| 24\.0% ± 0\.5% \|', md)
+
+
+def test_a_bisect_folder_gets_a_loss_vs_value_figure_and_a_section_with_the_definition_and_the_seeds(tmp_path):
+    """bisect.json and the rows as sweep.py's tuned bisection writes them (run_bisect on synthetic losses): the
+    figure bisect_<sweep>.png, the definition next to Li et al.'s, every probe, the seeds at the bracket."""
+    out = tmp_path / 'synth'
+    out.mkdir()
+    s = sweep.Sweep(name='synth', path='t.py', base_files=[], base={}, runs=[], seeds=[1, 2, 3], mode='bisect',
+                    bisect=dict(key='intrinsic_dim', lo=5, hi=100000, ratio=2, run=dict(linear='intrinsic'),
+                                low_ref=dict(name='embeddings_only', linear='frozen'), high_ref=dict(name='dense'),
+                                metric='final_val_loss'), lr_grid=[0.5, 1, 2], lr_grid_max_extend=0)
+    sweep.check_bisect(s, set())
+
+    class Runner:  # sweep.Runner without training: a synthetic row per run, best at lr x1, later seeds worse
+        results, stopping, rows = out, False, {}
+
+        def run_all(self, runs):
+            for r in runs:
+                loss = {'embeddings_only': 2.3, 'dense': 1.5}.get(r.name) or 2.3 - 0.8 * math.log10(r.bisect_value) / 5
+                loss += 0.1 * abs(math.log2(r.lr_mult)) + 0.01 * (r.seed - 1)
+                self.rows.setdefault(r.id, dict(synthetic_row(r.name, 'intrinsic', r.seed, 1e12, loss, 1000),
+                                                run=r.id, lr_mult=r.lr_mult, bisect_value=r.bisect_value,
+                                                learning_rate=3e-3 * r.lr_mult))
+            return {r.id: self.rows[r.id] for r in runs}
+
+    runner = Runner()
+    b = sweep.run_bisect(s, runner)
+    lo, hi = b['bracket']
+    assert lo < 10 ** 4.5 <= hi <= 2 * lo and b['at_seeds']['holds']
+    with open(out / 'results.jsonl', 'w') as f:
+        for row in runner.rows.values():
+            f.write(json.dumps(row) + '\n')
+
+    r = run('report.py', str(out))
+    assert r.returncode == 0, r.stderr
+    assert (out / 'bisect_synth.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    md = (out / 'report.md').read_text()
+    assert '](bisect_synth.png)' in md
+    assert 'at its best learning rate closes 90% of the final_val_loss gap between `embeddings_only` and `dense`' in md
+    assert 'Li, Farkhoor, Liu, Yosinski 2018 ("Measuring the Intrinsic Dimension of Objective Landscapes")' in md
+    assert "90% of the dense model's performance (accuracy)" in md
+    assert f'**{hi}**; bracket {lo} < intrinsic_dim ≤ {hi} (hi/lo = {hi / lo:.2g}).' in md
+    for v, loss in b['probes']:                                       # every probe at its best lr, with its gap
+        gap = (2.3 - loss) / 0.8
+        assert f'| {v} | {loss:.4f} | 1 | {gap:.1%} |' in md
+    top = 2.3 - 0.8 * math.log10(hi) / 5
+    assert (f'| intrinsic_dim={hi} | {hi} | 1 | 1: {top:.4f}, 2: {top + 0.01:.4f}, 3: {top + 0.02:.4f} | '
+            f'{top + 0.01:.4f} ± 0.0100 |') in md
+    assert f"Target on the seed means: {2.31 - 0.9 * 0.8:.4f}; the bracket **holds**" in md

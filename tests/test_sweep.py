@@ -228,12 +228,15 @@ def test_bisect_finds_the_smallest_value_that_closes_the_gap(tmp_path, tiny_data
     result = sw.run_bisect(sweep, runner)
     assert result['target'] == pytest.approx(1.2) and result['reached']
     assert result['answer'] == 3982 and result['bracket'] == [3981, 3982]
-    assert runner.ran[:8] == ['emb-s1', 'emb-s2', 'dense-s1', 'dense-s2', 'intrinsic_dim=10-s1',
-                              'intrinsic_dim=10-s2', 'intrinsic_dim=10000-s1', 'intrinsic_dim=10000-s2']
     probed = [v for v, _ in result['probes'][2:]]
     assert probed[0] == 316                                                 # the geometric midpoint first
     assert len(probed) <= 20 and all(10 < v < 10000 for v in probed)
-    assert json.loads((tmp_path / 'bisect.json').read_text())['answer'] == 3982
+    # the bisection runs on the first seed; the second seed only at the references and the bracket
+    assert runner.ran == ['emb-s1', 'dense-s1', 'intrinsic_dim=10-s1', 'intrinsic_dim=10000-s1'] + \
+        [f'intrinsic_dim={v}-s1' for v in probed] + ['emb-s2', 'dense-s2', 'intrinsic_dim=3981-s2',
+                                                     'intrinsic_dim=3982-s2']
+    saved = json.loads((tmp_path / 'bisect.json').read_text())
+    assert saved['answer'] == 3982 and saved['at_seeds']['holds'] is True
 
 
 SWEEP_FILES = sorted((REPO / 'config' / 'sweeps').glob('*.py'))
@@ -338,7 +341,7 @@ def test_an_edge_is_extended_at_most_lr_grid_max_extend_times_and_a_failed_point
 
 def test_a_sweep_killed_in_the_middle_of_a_grid_resumes_where_it_stopped(tmp_path, tiny_data):
     sweep = tuned_sweep(tmp_path, tiny_data, "seeds = [1, 2]\nlr_grid = [1, 2]\nruns = [dict(name='a'), dict(name='b')]\n")
-    loss = lambda name, m, seed: 2.0 + abs(math.log2(m) - (2 if name == 'a' else 0)) + 0.01 * seed
+    loss = lambda name, m, seed: 2.0 + abs(math.log2(m or 1) - (2 if name == 'a' else 0)) + 0.01 * seed
     whole = GridRunner(loss, {})
     sw.run_grid(sweep, whole)
     for budget in range(len(whole.trained)):                 # killed after every possible number of runs
@@ -438,3 +441,159 @@ def test_a_sweep_with_a_long_phase_trains_it_last_and_writes_what_report_py_need
     assert rows['dense_x2-s1']['iters'] == 2 * rows['dense-s1']['iters']
     meta = json.loads((tmp_path / 'results' / 's' / 'sweep.json').read_text())
     assert meta['gap'] == ['dense', 'dense'] and meta['long']['reference'] == 'dense'
+
+
+# -- tuned bisection: every run on its lr grid, probe by probe, then seeds at the bracket ----------------------------
+
+class BisectRunner(GridRunner):
+    """GridRunner that run_bisect can use: bisect.json goes to `results`; `batches` lists each run_all's new runs."""
+    def __init__(self, loss, store, results, budget=None):
+        super().__init__(loss, store, budget)
+        self.results, self.batches = results, []
+        results.mkdir(parents=True, exist_ok=True)
+
+    def run_all(self, runs):
+        n = len(self.trained)
+        out = super().run_all(runs)
+        self.batches.append(self.trained[n:])
+        return out
+
+
+def d_loss(name):
+    """emb 3.0, dense 1.0, intrinsic d between, falling with log d: 90% of the gap (loss <= 1.2) from d = 10^4.5."""
+    return {'emb': 3.0, 'dense': 1.0}.get(name) or 3.0 - 2.0 * min(1.0, math.log10(int(name.split('=')[1])) / 5)
+
+
+def bisect_sweep(tmp_path, tiny_data, **settings):
+    b = dict(key='intrinsic_dim', lo=5, hi=100000, ratio=2, run=dict(linear='intrinsic'),
+             low_ref=dict(name='emb', linear='frozen'), high_ref=dict(name='dense'), metric='final_val_loss')
+    b.update(settings.pop('bisect', {}))
+    body = "mode = 'bisect'\n" + ''.join(f'{k} = {v!r}\n' for k, v in settings.items()) + f'bisect = {b!r}\n'
+    return tuned_sweep(tmp_path, tiny_data, body)
+
+
+TUNED = dict(seeds=[1, 2, 3], lr_grid=[0.25, 1, 4], lr_grid_max_extend=1)
+
+
+def test_tuned_probes_count_at_their_best_lr_and_the_bisection_follows_that_loss(tmp_path, tiny_data):
+    # the references are best at lr x1; every intrinsic run at x4 (its grid's top edge: x8 is tried once and loses),
+    # and at x1 it is 2.0 worse, so an untuned bisection sees no d reach the target
+    best = lambda name: 4 if name.startswith('intrinsic') else 1
+    loss = lambda name, m, seed: d_loss(name) + 0.5 * math.log2((m or 1) / best(name)) ** 2
+    runner = BisectRunner(loss, {}, tmp_path / 'tuned')
+    result = sw.run_bisect(bisect_sweep(tmp_path, tiny_data, **TUNED), runner)
+    assert result['reached'] and result['target'] == pytest.approx(1.2)
+    lo, hi = result['bracket']
+    assert lo < 10 ** 4.5 <= hi and hi / lo <= 2 and result['answer'] == hi
+    for value, l in result['probes']:
+        assert l == pytest.approx(d_loss(f'intrinsic_dim={value}'))            # the loss at x4, not at x1
+        assert result['lr_mult'][f'intrinsic_dim={value}'] == 4.0
+    assert result['lr_mult']['emb'] == result['lr_mult']['dense'] == 1.0
+    grid = lambda name, mults: [f'{name}-lr{m:g}-s1' for m in mults]
+    refs_ends = ['emb', 'dense', 'intrinsic_dim=5', 'intrinsic_dim=100000']
+    assert runner.batches[0] == [p for n in refs_ends for p in grid(n, (0.25, 1, 4))]   # one batch, in parallel
+    assert runner.batches[1] == [p for n in refs_ends[2:] for p in grid(n, (8,))]       # a winning edge, once
+    first = f"intrinsic_dim={result['probes'][2][0]}"
+    assert result['probes'][2][0] == 707                                        # sqrt(5 x 100000)
+    assert runner.batches[2:4] == [grid(first, (0.25, 1, 4)), grid(first, (8,))]        # then probe by probe
+    assert len(runner.batches) == 2 + 2 * (len(result['probes']) - 2) + 1               # + the seeds' batch
+
+    untuned = sw.run_bisect(bisect_sweep(tmp_path, tiny_data, seeds=[1]), BisectRunner(loss, {}, tmp_path / 'u'))
+    assert not untuned['reached'] and untuned['note'] == 'hi=100000 does not meet the target: widen the range'
+
+
+def test_a_bisection_with_a_ratio_stops_once_hi_over_lo_is_within_it(tmp_path, tiny_data):
+    loss = lambda name, m, seed: d_loss(name)
+    full = sw.run_bisect(bisect_sweep(tmp_path, tiny_data, seeds=[1], bisect=dict(ratio=None, probes=40)),
+                         BisectRunner(loss, {}, tmp_path / 'full'))
+    assert full['bracket'] == [31622, 31623]                                    # without a ratio: adjacent values
+    lo, hi, widths = 5, 100000, []
+    for value, l in full['probes'][2:]:
+        lo, hi = (lo, value) if l <= full['target'] else (value, hi)
+        widths.append((hi / lo, [lo, hi]))
+    needed = next(i for i, (w, _) in enumerate(widths, 1) if w <= 2)            # the first probe that gets within 2
+    result = sw.run_bisect(bisect_sweep(tmp_path, tiny_data, seeds=[1]), BisectRunner(loss, {}, tmp_path / 'two'))
+    assert result['probes'] == full['probes'][:2 + needed]                     # same probes, stopped there
+    assert result['bracket'] == widths[needed - 1][1] and 'note' not in result
+    assert json.loads((tmp_path / 'two' / 'bisect.json').read_text())['bracket'] == result['bracket']
+    capped = sw.run_bisect(bisect_sweep(tmp_path, tiny_data, seeds=[1], bisect=dict(probes=2)),
+                           BisectRunner(loss, {}, tmp_path / 'cap'))
+    assert capped['bracket'] == widths[1][1] and capped['note'] == 'probes=2 ran out before hi/lo <= 2'
+
+
+def test_only_the_references_and_the_bracketing_values_train_the_other_seeds(tmp_path, tiny_data):
+    shift = lambda name, seed: 0.01 * (seed - 1)               # every run a little worse on later seeds
+    loss = lambda name, m, seed: d_loss(name) + 0.5 * math.log2((m or 1) / 4) ** 2 + shift(name, seed)
+    runner = BisectRunner(loss, {}, tmp_path / 'r')
+    result = sw.run_bisect(bisect_sweep(tmp_path, tiny_data, **TUNED), runner)
+    lo, hi = result['bracket']
+    names = ['emb', 'dense', f'intrinsic_dim={lo}', f'intrinsic_dim={hi}']
+    assert runner.batches[-1] == [f'{n}-lr4-s{s}' for n in names for s in (2, 3)]   # at the best lr, one batch
+    assert not [r for r in runner.trained[:-8] if not r.endswith('-s1')]          # nothing else off the first seed
+    at = json.loads((tmp_path / 'r' / 'bisect.json').read_text())['at_seeds']
+    assert at['seeds'] == [1, 2, 3] and list(at['runs']) == names
+    top = at['runs'][f'intrinsic_dim={hi}']
+    assert top['value'] == hi and top['lr_mult'] == 4.0
+    assert top['losses'] == pytest.approx({str(s): d_loss(names[3]) + 0.01 * (s - 1) for s in (1, 2, 3)})
+    assert top['mean'] == pytest.approx(d_loss(names[3]) + 0.01) and top['std'] == pytest.approx(0.01)
+    assert at['target'] == pytest.approx(1.21) and at['holds'] is True          # from the references' seed means
+
+    # later seeds move the intrinsic runs, not the references, below the target: the bracket fails on the means
+    shift = lambda name, seed: -0.5 * (seed > 1) * name.startswith('intrinsic')
+    result = sw.run_bisect(bisect_sweep(tmp_path, tiny_data, **TUNED), BisectRunner(loss, {}, tmp_path / 'f'))
+    at = result['at_seeds']
+    assert result['bracket'] == [lo, hi] and at['target'] == pytest.approx(1.2) and at['holds'] is False
+    assert at['runs'][f'intrinsic_dim={lo}']['mean'] < 1.2
+
+
+def test_a_tuned_bisection_killed_at_any_point_resumes_to_the_same_sequence_of_runs(tmp_path, tiny_data):
+    sweep = bisect_sweep(tmp_path, tiny_data, seeds=[1, 2], lr_grid=[0.25, 1, 4], lr_grid_max_extend=1,
+                         bisect=dict(lo=100, hi=100000))
+    # the best lr moves with d (x4 below 1000, x1 above), so the grid of some probes extends and of others not
+    loss = lambda name, m, seed: d_loss(name) + 0.3 * abs(math.log2(m or 1) - (2 if 'dim=' in name and
+                                                                        int(name.split('=')[1]) < 1000 else 0)) + 0.01 * seed
+    whole = BisectRunner(loss, {}, tmp_path / 'whole')
+    expected = sw.run_bisect(sweep, whole)
+    assert expected['reached'] and expected['at_seeds']['holds']
+    for budget in range(len(whole.trained)):                 # killed after every possible number of runs
+        store, results = {}, tmp_path / f'kill{budget}'
+        first = BisectRunner(loss, store, results, budget=budget)
+        assert sw.run_bisect(sweep, first) is None and first.stopping
+        assert not (results / 'bisect.json').exists()
+        second = BisectRunner(loss, store, results)
+        assert sw.run_bisect(sweep, second) == expected
+        assert first.trained + second.trained == whole.trained     # nothing twice, nothing missing, same order
+
+
+def test_a_probe_that_fails_at_every_lr_ends_the_bisection_with_an_error_and_no_seeds(tmp_path, tiny_data):
+    loss = lambda name, m, seed: float('inf') if name == 'intrinsic_dim=707' else d_loss(name)
+    runner = BisectRunner(loss, {}, tmp_path / 'r')
+    result = sw.run_bisect(bisect_sweep(tmp_path, tiny_data, **TUNED), runner)
+    assert result['error'] == 'the probe intrinsic_dim=707 failed' and not result['reached']
+    assert result['probes'][-1] == (707, None) and result['lr_mult']['intrinsic_dim=707'] is None
+    assert 'at_seeds' not in result and all(r.endswith('-s1') for r in runner.trained)
+
+
+def test_a_bad_bisect_setting_is_one_error_line(tmp_path, tiny_data):
+    path = write_sweep(tmp_path, tiny_data, "mode = 'bisect'\nbisect = dict(key='intrinsic_dim', lo=5, hi=100, "
+                       "ratio=1, low_ref=dict(linear='frozen'), high_ref=dict())\n")
+    r = sweep_cmd(path, tmp_path)
+    assert r.returncode == 2 and r.stderr.strip().splitlines() == [
+        f'error: {path}: bisect ratio=1 must be a number > 1 (bisect until hi/lo <= ratio, e.g. ratio=2) or None '
+        f'(until no value lies between)']
+    assert not (tmp_path / 'results').exists()
+    with pytest.raises(sw.SweepError, match=r"bisect low_ref sets seeds; remove it"):
+        bisect_sweep(tmp_path, tiny_data, bisect=dict(low_ref=dict(name='emb', linear='frozen', seeds=[1, 2])))
+    with pytest.raises(sw.SweepError, match=r"a bisect sweep trains its references and probes only; remove `runs`"):
+        bisect_sweep(tmp_path, tiny_data, runs=[dict(name='x')])
+
+
+def test_the_plan_of_a_tuned_bisection_lists_the_first_batch_and_counts_the_runs(tmp_path, tiny_data):
+    """What --dry-run prints for a bisect sweep (sweep.bisect_plan; the table's estimates are tested above)."""
+    sweep = bisect_sweep(tmp_path, tiny_data, bisect=dict(hi=5120, high_ref=dict()), **TUNED)
+    runs, note = sw.bisect_plan(sweep, sw.train_defaults())
+    assert [r.id for r in runs] == [f'{n}-lr{m}-s1' for n in ('emb', 'high_ref', 'intrinsic_dim=5',
+                                                               'intrinsic_dim=5120') for m in ('0.25', '1', '4')]
+    # log2(5120 / 5) = 10: 4 probes bring it to 10/16 <= 1; 12 + 4 x 3 + 4 x 2 seeds, up to 2 edge points per tuned run
+    assert 'about 4 probes until hi/lo <= 2 (at most 8)' in note
+    assert note.endswith('32 runs in all if no lr edge wins (at most 48)')

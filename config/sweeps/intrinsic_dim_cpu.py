@@ -1,17 +1,29 @@
-# The intrinsic dimension of pre-training on 2 CPU cores (Ghosh's question, Li et al. 2018's measure): the
-# smallest d at which a model trained only through theta = theta0 + P alpha (alpha of size d, P Fastfood)
-# closes 90% of the gap between the embeddings-only baseline and dense, found by bisection over d in log
-# space between 10 and 10^5 (the default model has 788k non-embedding weights). Same training as
-# elephant_cpu.py (block 64, 600 iterations, one seed). A step costs more once d passes a layer's size (each
-# layer's Fastfood transform has length >= d): 0.22 s/iter at d <= 10^4, 0.34 s/iter at d = 10^5 (measured).
-# Budget (2-core EPYC, idle): 2 references + 2 ends measured 8.5 min; if 10^5 met the target, 4 probes ~ 10 min
-# more. Here it did not (d = 10^5 closes 71%): the answer is the bound d_int90 > 10^5.
+# The intrinsic dimension of pre-training on 2 CPU cores (Ghosh's question, Li et al. 2018's measure, issue 15): the
+# smallest d at which the default model (4 layers, 128 wide) trained only through theta = theta0 + P alpha (alpha of
+# size d, P Fastfood; embeddings and norms train directly) closes 90% of the final-val-loss gap between the
+# embeddings-only baseline (every block matrix frozen) and dense, bracketed within a factor of 2 (ratio=2) by
+# bisection over d in log space from 5 to D = 786,432, the block matrices' weights (model.py's param_counts: the
+# `emulated` column of --dry-run). Tuned: every run (the two references, the two ends, each probe) first trains on
+# seed 1337 at learning_rate x 1/4, 1 and 4 (one more point past an edge that wins) and counts at its best lr; the
+# lr is chosen on the final val loss, so that is the metric bisected. Then the references and the two bracketing d
+# train seeds 1338 and 1339 at their best lr, and bisect.json says whether the bracket holds on the seed means.
+# Same training as elephant_cpu.py (block 64, 600 iterations). A step costs more once d passes a layer's size (each
+# layer's Fastfood transform has length >= d): timed for 3 steps one-thread on a loaded machine, d = 5, 10^5 and D
+# cost 1.5-1.7x, 2-2.4x and 8-9.6x a dense step, about 0.2, 0.3 and 1.0-1.3 s/iter idle at 2 threads (scaled by the
+# untuned sweep's dense 0.12-0.14 s/iter).
+# Budget (2-core EPYC, idle): NOT YET MEASURED for the tuned version. Estimate: --dry-run says 12 grid points for the
+# references and ends, about 5 probes of 3 points, 8 seed runs: 35 runs if no lr edge wins (at most 53). Runs at
+# d <= 65,536 take 1-3 min, the d = D end ~12 min each (3 of them), so about 2 h if d_int90 is near 10^4 and 3-4 h
+# if it is past 10^5, where probes and bracket seeds cost 5-12 min a run. (The untuned sweep, 10 .. 10^5, one seed,
+# took 8.5 min for its 4 runs and found d_int90 > 10^5: d = 10^5 closed 71% of the gap.)
 #   python sweep.py config/sweeps/intrinsic_dim_cpu.py && python report.py results/intrinsic_dim_cpu
 name = 'intrinsic_dim_cpu'
 base = dict(block_size=64, max_iters=600, eval_interval=100, eval_iters=10, log_interval=50, warmup_iters=50)
 mode = 'bisect'
-bisect = dict(key='intrinsic_dim', lo=10, hi=100000, probes=4, fraction=0.9, metric='best_val_loss',
+seeds = [1337, 1338, 1339]  # the grid and the bisection on 1337; the others at the bracket only
+lr_grid = [1/4, 1, 4]       # multipliers of learning_rate, on the first seed of every run
+lr_grid_max_extend = 1      # at most one point past each edge
+bisect = dict(key='intrinsic_dim', lo=5, hi=786_432, ratio=2, probes=8, fraction=0.9, metric='final_val_loss',
               run=dict(linear='intrinsic'),
               low_ref=dict(name='embeddings_only', linear='frozen'),
               high_ref=dict(name='dense', linear='dense'))
-seeds = [1337]
