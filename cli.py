@@ -93,8 +93,9 @@ PARAM_FIELDS = ('trainable', 'trainable_embedding', 'trainable_nonembedding', 'f
 COMPUTE_FIELDS = ('iters', 'tokens', 'C_train', 'C_actual', 'C_frozen_2_3', 'C_frozen_0')
 # losses (nats/token) and bits per byte
 LOSS_FIELDS = ('final_val_loss', 'best_val_loss', 'final_train_loss', 'final_val_bpb', 'best_val_bpb')
-# cost: wall_time = seconds of every train.py attempt of the run; peak_mem in bytes, peak_mem_kind says which
-COST_FIELDS = ('wall_time', 'train_seconds', 'peak_mem', 'peak_mem_kind')
+# cost: wall_time = seconds of every train.py attempt of the run, cpu_time their user + sys seconds (of the attempts
+# that recorded it); peak_mem in bytes, peak_mem_kind says which
+COST_FIELDS = ('wall_time', 'cpu_time', 'train_seconds', 'peak_mem', 'peak_mem_kind')
 # the model's own bytes after its first step (train.py, model.memory_report): parameters + frozen buffers +
 # gradients + optimizer state, and the activations a training forward saves, per token
 MEMORY_FIELDS = ('model_bytes', 'activation_bytes_per_token')

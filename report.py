@@ -132,6 +132,28 @@ def load_rows(dirs):
     return rows
 
 
+def sweep_cost(d):
+    """What a results folder cost, over every session of sweep.py that worked on it: wall = the seconds during which
+    at least one of its train.py attempts ran (the union of the [start, end] of every attempt in every run folder's
+    sweep_attempts.json, interrupted runs included), cpu = those attempts' user + sys seconds; attempts made before
+    sweep.py recorded CPU time are counted in `unrecorded`."""
+    spans, cpu, unrecorded = [], 0.0, 0
+    for path in sorted(Path(d).glob('*/sweep_attempts.json')):
+        for a in json.loads(path.read_text()):
+            if a.get('end') is None:
+                continue
+            spans.append((a['start'], a['end']))
+            if a.get('cpu') is None:
+                unrecorded += 1
+            else:
+                cpu += a['cpu']
+    wall, end = 0.0, float('-inf')
+    for s, e in sorted(spans):
+        wall += max(0.0, e - max(s, end))
+        end = max(end, e)
+    return dict(attempts=len(spans), wall=wall, cpu=cpu, unrecorded=unrecorded)
+
+
 def mean_std(values):
     vals = [v for v in values if v is not None]
     if not vals:
@@ -486,6 +508,13 @@ def markdown(dirs, rows, groups, fits, front, metric, bisects, pairs, figures=FI
              f'mean ± sample std over seeds where a run has several (n = seeds). '
              'C_train = 6·N_trainable_nonembedding·tokens (frozen weights cost 0); C_actual = structural FLOPs '
              "(model.py); C_frozen_2_3 = C_train + 4·N_frozen·tokens (LightOn's frozen-at-2/3 view).", '']
+    for d in dirs:
+        c = sweep_cost(d)
+        if c['attempts']:
+            lines += [f"Cost of `{Path(d).name}`: {c['wall']:,.0f} s wall (while any of its {c['attempts']} train.py "
+                      f"attempts ran, over every session), {c['cpu']:,.0f} s CPU (user + sys)"
+                      + (f", not counting {c['unrecorded']} attempts made before sweep.py recorded CPU time"
+                         if c['unrecorded'] else '') + '.', '']
     if verdict_rows:
         lines += ['## Verdicts', '',
                   "Each claim the sweep tests, as a − b in final loss over the seeds both runs trained on, at the sweep's "

@@ -699,7 +699,7 @@ def collect(run, out_dir, sweep, attempt):
             if hit:
                 row.update(iter_to_target=hit['iter'], tokens_to_target=hit['tokens'], time_to_target=hit['seconds'],
                            C_train_to_target=hit['C_train'], C_actual_to_target=hit['C_actual'])
-    row['wall_time'] = attempt['wall_time']
+    row['wall_time'], row['cpu_time'] = attempt['wall_time'], attempt.get('cpu_time')
     max_iters = cfg.get('config', {}).get('max_iters')
     complete = bool(curve) and max_iters is not None and curve[-1]['iter'] >= max_iters
     if attempt['returncode'] == 0 and complete:
@@ -807,8 +807,7 @@ class Runner:
             proc.returncode = returncode = os.waitstatus_to_exitcode(status)
             with self.lock:
                 self.children.discard(proc)
-        attempts[-1]['end'] = time.time()
-        attempts[-1]['returncode'] = returncode
+        attempts[-1].update(end=time.time(), returncode=returncode, cpu=usage.ru_utime + usage.ru_stime)
         attempts_path.write_text(json.dumps(attempts))
         with open(stderr_path) as f:
             f.seek(err_offset)
@@ -819,7 +818,9 @@ class Runner:
         maxrss = usage.ru_maxrss * (1 if sys.platform == 'darwin' else 1024)
         attempt = dict(returncode=returncode, error=error_line(err, returncode) if returncode else None,
                        resumed=any(a['resume'] for a in attempts), max_rss=maxrss,
-                       wall_time=sum(a['end'] - a['start'] for a in attempts))
+                       wall_time=sum(a['end'] - a['start'] for a in attempts),
+                       cpu_time=sum(a['cpu'] for a in attempts if a.get('cpu') is not None) if any(
+                           a.get('cpu') is not None for a in attempts) else None)
         row = collect(run, out_dir, self.sweep, attempt)
         self.write_row(row)
         if row['status'] == 'ok':

@@ -313,3 +313,20 @@ def test_a_bisect_folder_gets_a_loss_vs_value_figure_and_a_section_with_the_defi
     assert (f'| intrinsic_dim={hi} | {hi} | 1 | 1: {top:.4f}, 2: {top + 0.01:.4f}, 3: {top + 0.02:.4f} | '
             f'{top + 0.01:.4f} ± 0.0100 |') in md
     assert f"Target on the seed means: {2.31 - 0.9 * 0.8:.4f}; the bracket **holds**" in md
+
+
+def test_a_sweeps_cost_is_the_union_of_its_attempts_wall_time_and_the_sum_of_their_cpu(tmp_path):
+    """Two runs in parallel, one of them interrupted and resumed a day later: the wall time counts the overlap once
+    and not the day in between; an attempt from before CPU time was recorded is counted apart."""
+    out = tmp_path / 'synth'
+    write_results(out, [synthetic_row('a', 'dense', 1, 1e12, 2.0, 10), synthetic_row('b', 'dense', 1, 1e12, 2.1, 10)])
+    day = 86400.0
+    for name, attempts in (('a-s1', [dict(start=0.0, end=100.0, cpu=90.0), dict(start=day, end=day + 50, cpu=45.0)]),
+                          ('b-s1', [dict(start=60.0, end=160.0), dict(start=day + 200, end=None)])):
+        (out / name).mkdir()
+        (out / name / 'sweep_attempts.json').write_text(json.dumps(attempts))
+    assert report.sweep_cost(out) == dict(attempts=3, wall=160.0 + 50.0, cpu=135.0, unrecorded=1)
+    r = run('report.py', str(out))
+    assert r.returncode == 0, r.stderr
+    assert ('Cost of `synth`: 210 s wall (while any of its 3 train.py attempts ran, over every session), 135 s CPU '
+            '(user + sys), not counting 1 attempts made before sweep.py recorded CPU time.') in (out / 'report.md').read_text()

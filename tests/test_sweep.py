@@ -439,6 +439,7 @@ def test_a_sweep_with_a_long_phase_trains_it_last_and_writes_what_report_py_need
     assert list(rows) == ['dense-s1', 'dense_x2-s1']
     assert rows['dense_x2-s1']['budget'] == 2 and rows['dense-s1']['budget'] is None
     assert rows['dense_x2-s1']['iters'] == 2 * rows['dense-s1']['iters']
+    assert all(0 < row['cpu_time'] for row in rows.values())           # user + sys seconds of train.py
     meta = json.loads((tmp_path / 'results' / 's' / 'sweep.json').read_text())
     assert meta['gap'] == ['dense', 'dense'] and meta['long']['reference'] == 'dense'
 
