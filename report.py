@@ -292,7 +292,7 @@ def verdicts(groups, claims, metric):
                 if not a or not b:
                     continue
                 p = paired(a, b, metric)
-                out.append(dict(c, sweep=sweep, budget=sfx[2:] or '1', pair=p, n=len(a['rows']),
+                out.append(dict(c, sweep=sweep, budget=sfx[2:] or '1', pair=p,
                                 verdict=verdict(p, c['holds_if'], c.get('margin')),
                                 diff=a['loss'] - b['loss'] if a['loss'] is not None and b['loss'] is not None
                                 else None))

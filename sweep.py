@@ -284,7 +284,8 @@ def check_claims(claims, path, names):
             raise SweepError(f"{where} must be a dict with claim, a, b, holds_if (and source, margin)")
         for k in ('a', 'b'):
             if c[k] not in names:
-                raise SweepError(f"{where}: {k}='{c[k]}' is not a run of the sweep; its runs: {', '.join(sorted(names))}")
+                raise SweepError(f"{where}: {k}='{c[k]}' is not a run of the sweep; its runs: "
+                                 f"{', '.join(sorted(names))}")
         if c['holds_if'] not in HOLDS_IF:
             raise SweepError(f"{where}: holds_if={c['holds_if']!r} must be one of {', '.join(HOLDS_IF)}")
         if (c['holds_if'] in ('a=b', 'a!=b')) != ('margin' in c) or c.get('margin', 1) <= 0:
@@ -457,7 +458,8 @@ def long_runs(sweep, best, defaults=None):
     L, defaults = sweep.long, defaults or train_defaults()
     entries = {e[0]: e for e in sweep.runs}
     ref = expand(sweep, [entries[L['reference']]])[0]
-    budget = L['factor'] * estimate(resolve_config(sweep, ref.overrides, ref.seed, defaults), sweep.nproc)[L['flops_basis']]
+    short = estimate(resolve_config(sweep, ref.overrides, ref.seed, defaults), sweep.nproc)
+    budget = L['factor'] * short[L['flops_basis']]
     budget *= 1 - 1e-9  # a hair under the exact multiple: float rounding cannot add a step to the reference
     out = []
     for name in L['runs']:
