@@ -212,14 +212,15 @@ _draw_op = torch.library.custom_op('nanoreparam::philox_draw', _draw_impl, mutat
 
 
 @_draw_op.register_fake
-def _(kind, k0, k1, n, streams, batched, device):
+def _draw_shape(kind, k0, k1, n, streams, batched, device):
     return torch.empty(*((len(streams),) if batched else ()), n, dtype=DRAWS[kind][1], device=device)
 
 
 def _draw(kind, key, n, device, stream):
     streams = [int(s) for s in stream] if not isinstance(stream, int) else [stream]
     device = torch.device(device) if device is not None else torch.empty(0).device        # None: the default device
-    draw = _draw_op if torch.compiler.is_compiling() else _draw_impl
+    # on the meta device (sweep.py's estimates build models there) a draw is its shape: no values to compute
+    draw = _draw_op if torch.compiler.is_compiling() else _draw_shape if device.type == 'meta' else _draw_impl
     return draw(kind, key[0], key[1], n, streams, not isinstance(stream, int), device)
 
 
