@@ -7,7 +7,8 @@
 # (block 64, 600 steps). Three paired seeds each. Not yet run; estimated from sharing_cpu.py's measured 21 min for
 # 10 runs, plus the larger head: about 40 min on 2 idle cores.
 # Tuned (lr grid 1/4, 1, 4 on the first seed, one point past a winning edge, other seeds at the best lr; the
-# verdicts in `claims`): about three times the estimate above, NOT YET MEASURED.
+# verdicts in `claims`): NOT YET MEASURED; estimated from elephant_cpu.py's 6-8 CPU-minutes a 600-step run of the
+# default model (the 4,096-token head makes a step about 1.6x as costly): about 6 CPU-hours.
 #   python data/pystdlib_bpe/prepare.py && python sweep.py config/sweeps/factorized_bpe_cpu.py
 name = 'factorized_bpe_cpu'
 base = dict(dataset='pystdlib_bpe', block_size=64, max_iters=600, eval_interval=100, eval_iters=10, log_interval=50,

@@ -15,7 +15,8 @@
 # references and ends, about 5 probes of 3 points, 8 seed runs: 35 runs if no lr edge wins (at most 53). Runs at
 # d <= 65,536 take 1-3 min, the d = D end ~12 min each (3 of them), so about 2 h if d_int90 is near 10^4 and 3-4 h
 # if it is past 10^5, where probes and bracket seeds cost 5-12 min a run. (The untuned sweep, 10 .. 10^5, one seed,
-# took 8.5 min for its 4 runs and found d_int90 > 10^5: d = 10^5 closed 71% of the gap.)
+# took 8.5 min for its 4 runs and found d_int90 > 10^5: d = 10^5 closed 71% of the gap.) Those timings are from when
+# the VM ran ~3x faster than in December (docs/results.md); at today's speed, with basis_cache, about 8-10 CPU-hours.
 #   python sweep.py config/sweeps/intrinsic_dim_cpu.py && python report.py results/intrinsic_dim_cpu
 # basis_cache=True keeps the projection's random parts as buffers: the same numbers as redrawing them every step
 # (tests/test_model_basis.py), a quarter less time a step on this CPU.

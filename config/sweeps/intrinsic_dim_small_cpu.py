@@ -7,7 +7,8 @@
 # Budget (2-core EPYC, idle): NOT YET MEASURED. Estimate: --dry-run says 12 grid points for the references and
 # ends, about 4 probes of 3 points, 8 seed runs: 32 runs if no lr edge wins (at most 48). Measured one-thread on a
 # loaded machine, a step of this model costs 1/4 of the default model's dense step (d = 5: 1.8x its own dense step,
-# d = D: 3.3x), so about 20-60 s a run idle: about 25-40 min in all.
+# d = D: 3.3x), so about 20-60 s a run idle: about 25-40 min in all, at the speed the VM had in November; it runs
+# ~3x slower in December (docs/results.md): about 2 CPU-hours.
 #   python sweep.py config/sweeps/intrinsic_dim_small_cpu.py && python report.py results/intrinsic_dim_small_cpu
 # basis_cache=True keeps the projection's random parts as buffers: the same numbers as redrawing them every step
 # (tests/test_model_basis.py), a quarter less time a step on this CPU.

@@ -10,7 +10,8 @@
 # Three paired seeds for the 8-layer pair and its twins, one for the rest. Not yet run; estimated from
 # substitution_cpu.py's measured 53-87 s per 4-layer and 126-152 s per 8-layer run: about 35 min on 2 idle cores.
 # Tuned (lr grid 1/4, 1, 4 on the first seed, one point past a winning edge, other seeds at the best lr; the
-# verdicts in `claims`): about three times the estimate above, NOT YET MEASURED.
+# verdicts in `claims`): NOT YET MEASURED; estimated from elephant_cpu.py's 6-8 CPU-minutes a 600-step run of the
+# default model (an 8-layer run costs about two, a 16-layer one four): about 7 CPU-hours.
 #   python sweep.py config/sweeps/rank_match_cpu.py && python report.py results/rank_match_cpu
 from model import matched_dense, trainable_nonembedding
 name = 'rank_match_cpu'
