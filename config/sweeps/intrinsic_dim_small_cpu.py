@@ -1,8 +1,8 @@
 # The intrinsic dimension of a smaller model, where the bracket surely closes (issue 15): intrinsic_dim_cpu.py's
 # bisection on a 2-layer, 64-wide GPT (2 heads of 32, as the default model's), D = 98,304 block weights (the
 # `emulated` column of --dry-run). Tuned the same way: every run on seed 1337 at learning_rate x 1/2, 2, 8 (up
-# to two more points past an edge that wins), counted at its best final val loss; bisection of d in log space from 5 to D
-# until hi/lo <= 2; then the references and the two bracketing d on seeds 1338 and 1339. Same training as
+# to two more points past an edge that wins), counted at its best final val loss; bisection of d in log space from 5
+# to D until hi/lo <= 2; then the references and the two bracketing d on seeds 1338 and 1339. Same training as
 # intrinsic_dim_cpu.py (block 64, 600 iterations).
 # Budget (2-core EPYC, idle): NOT YET MEASURED. Estimate: --dry-run says 12 grid points for the references and
 # ends, about 4 probes of 3 points, 8 seed runs: 32 runs if no lr edge wins (at most 48). Measured one-thread on a

@@ -8,10 +8,10 @@
 # trainable weights, inside dense's seed spread). Budget (2-core EPYC, idle): 9
 # runs in 13 min measured (28 s for dense_L1 to 158 s for dense_L8), +5 min seeds.
 #   python sweep.py config/sweeps/lighton_cpu.py && python report.py results/lighton_cpu
-# Tuned: every run first trains on seed 1337 at learning_rate x 1/2, 2 and 8 (up to two more points past an edge that wins)
-# and is reported at its best lr; its other seeds train at that lr only. The budget above is the untuned sweep's;
-# the tuned one trains about three times as many first-seed runs: NOT YET MEASURED; estimated from elephant_cpu.py's
-# 6-8 CPU-minutes a 600-step run of the default model: about 12 CPU-hours (the wide and deep reference points and the
+# Tuned: every run first trains on seed 1337 at learning_rate x 1/2, 2 and 8 (up to two more points past an edge that
+# wins) and is reported at its best lr; its other seeds train at that lr only. The budget above is the untuned sweep's;
+# the tuned one trains about three times as many first-seed runs: NOT YET MEASURED; estimated from elephant_cpu.py's 6-8
+# CPU-minutes a 600-step run of the default model: about 12 CPU-hours (the wide and deep reference points and the
 # doped models' 6x-wide frozen MLPs cost up to 4 default runs each).
 from sweep import grid
 name = 'lighton_cpu'

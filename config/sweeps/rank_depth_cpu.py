@@ -6,8 +6,8 @@
 # Dense and the 4- and 8-layer depth-x-rank runs (the proposal's question: depth at a fixed budget) train on three
 # seeds, compared paired by seed in report.py; the rest on one. The untuned sweep (38 runs, with a 6-run lr sweep the
 # grid now replaces) measured 21.5 min on the idle 2-core EPYC (~25 s a 4-layer run).
-# Tuned: every run first trains on seed 1337 at learning_rate x 1/2, 2 and 8 (up to two more points past an edge that wins)
-# and is reported at its best lr; its other seeds train at that lr only; then the depth verdict at 4x dense's
+# Tuned: every run first trains on seed 1337 at learning_rate x 1/2, 2 and 8 (up to two more points past an edge
+# that wins) and is reported at its best lr; its other seeds train at that lr only; then the depth verdict at 4x dense's
 # compute. Tuned budget: NOT YET MEASURED; a run of this narrow model costs about a quarter of the default model's,
 # so about 4 CPU-hours.
 #   python sweep.py config/sweeps/rank_depth_cpu.py && python report.py results/rank_depth_cpu

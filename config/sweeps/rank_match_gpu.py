@@ -2,10 +2,10 @@
 # baseline of depth 20 and width 1024 (8 heads of 128) on FineWeb-Edu (python data/fineweb_edu/prepare.py
 # --num_shards 40), 524,288 tokens per step, 2,000 steps (1.05B tokens) per run. The central comparison: a deeper
 # low-rank model (40 layers at half the break-even rank, about the d20 budget) against the dense model with the same
-# trainable count (model.matched_dense: the nearest depth at width 1024, which is 20 itself); and the proposal's four layerwise schedules
-# at depth 20 (full break-even rank in layer 0 down to 1/8 of it in layer 19: linear, step, exponential,
-# neg_quadratic), each against the dense d20-deep model whose width gives the same trainable count (heads of 128 kept
-# even: width in steps of 16). Metrics: perplexity, time to val loss 3.5 (an eval every 50 steps), trainable
+# trainable count (model.matched_dense: the nearest depth at width 1024, which is 20 itself); and the proposal's four
+# layerwise schedules at depth 20 (full break-even rank in layer 0 down to 1/8 of it in layer 19: linear, step,
+# exponential, neg_quadratic), each against the dense d20-deep model whose width gives the same trainable count (heads
+# of 128 kept even: width in steps of 16). Metrics: perplexity, time to val loss 3.5 (an eval every 50 steps), trainable
 # parameters, the model's own bytes (memory_report after step 1). A learning-rate sweep is not included.
 # GPU-hour estimate, from FLOPs (an estimate, not a measurement): the dry run's total C_actual is 1.43e19 FLOPs over
 # 9 runs (9.4B tokens) with its placeholder vocabulary of 256; FineWeb-Edu's default 32,768-token BPE adds

@@ -5,10 +5,10 @@
 # seed-to-seed spread here is ~0.04 nats, elephant_cpu.py). The untuned sweep (also with the factorized embedding,
 # V x 32 then 32 x 128) measured 21 min on the idle 2-core EPYC (~88 s a 4-layer run, 179 s the 8-layer one).
 #   python sweep.py config/sweeps/sharing_cpu.py && python report.py results/sharing_cpu
-# Tuned: every run first trains on seed 1337 at learning_rate x 1/2, 2 and 8 (up to two more points past an edge that wins)
-# and is reported at its best lr; its other seeds train at that lr only. The budget above is the untuned sweep's;
-# the tuned one trains about three times as many first-seed runs: NOT YET MEASURED; estimated from elephant_cpu.py's
-# 6-8 CPU-minutes a 600-step run: 28 grid runs' worth, 14 of seeds, 24 of long runs, about 8 CPU-hours.
+# Tuned: every run first trains on seed 1337 at learning_rate x 1/2, 2 and 8 (up to two more points past an edge that
+# wins) and is reported at its best lr; its other seeds train at that lr only. The budget above is the untuned sweep's;
+# the tuned one trains about three times as many first-seed runs: NOT YET MEASURED; estimated from elephant_cpu.py's 6-8
+# CPU-minutes a 600-step run: 28 grid runs' worth, 14 of seeds, 24 of long runs, about 8 CPU-hours.
 from sweep import grid
 name = 'sharing_cpu'
 base = dict(block_size=64, max_iters=600, eval_interval=100, eval_iters=10, log_interval=50, warmup_iters=50)
