@@ -8,7 +8,7 @@
 # that lr, the rest stay at one seed. Last, the long phase: embeddings-only and intrinsic d = 1,000 again at 4x
 # dense's compute (C_actual; a run that computes less per token trains on more tokens), three seeds.
 # Budget (2-core EPYC): NOT YET MEASURED for the tuned version (the untuned one, 21 runs, took 41 min from a fresh
-# clone; this one trains 48 grid points, up to 16 edge points, 22 extra seeds and 6 long runs: about 100 runs' worth
+# clone; this one trains 48 grid points, up to 32 edge points, 22 extra seeds and 6 long runs: about 100 runs' worth
 # of 600 steps at 6-9 CPU-minutes a run (Muon's 15), ~7 h at --jobs 2, so it spans sessions).
 #   python sweep.py config/sweeps/elephant_cpu.py && python report.py results/elephant_cpu
 name = 'elephant_cpu'
