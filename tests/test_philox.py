@@ -171,6 +171,18 @@ def test_draws_compile_fullgraph_as_opaque_ops_with_the_same_values():
         assert torch.equal(a, b)
 
 
+def test_a_draw_on_the_meta_device_is_its_shape_and_dtype_without_values():
+    """sweep.py's estimates build whole models on the meta device: the draws there cost nothing."""
+    key = key_of(1, 0, 'attn.q', 'W0')
+    for draw, dtype in ((words, torch.int64), (uniform, torch.float32), (signs, torch.float32),
+                        (gaussian, torch.float32)):
+        x = draw(key, 1000, 'meta')
+        assert x.is_meta and x.shape == (1000,) and x.dtype == dtype == draw(key, 3).dtype
+    assert words(key, 7, 'meta', stream=[0, 1, 2]).shape == (3, 7)
+    with torch.device('meta'):
+        assert gaussian(key, 5).is_meta           # None: the default device, meta here too
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA GPU')
 def test_cuda_draws_equal_cpu_draws():
     n = 1 << 20
