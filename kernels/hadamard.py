@@ -27,16 +27,32 @@ torch.compile(fullgraph=True) traces through it without graph breaks):
   'dense'   x @ H_n with the full Sylvester matrix, in float64: the reference for tests (n² memory; small n only).
 """
 
+from __future__ import annotations   # the kernels' `tl.constexpr` annotations stay strings until triton reads them
+
 import math
 import os
 
 import torch
 
-try:  # triton is optional: without it (or without CUDA) everything runs on the torch fallback
-    import triton
-    import triton.language as tl
-except ImportError:
-    triton = None
+# triton is optional, and imported on first need (a CUDA tensor, or backend='triton'): a CPU process never pays for
+# it. Without it everything runs on the torch fallback.
+triton = tl = None
+_triton_tried = False
+
+
+def _load_triton():
+    """The triton module (None if it is not installed), importing it, and binding `tl` for the kernels, once."""
+    global triton, tl, _triton_tried
+    if not _triton_tried:
+        _triton_tried = True
+        try:
+            import triton as _triton
+            import triton.language as _tl
+            triton, tl = _triton, _tl
+        except ImportError:
+            pass
+    return triton
+
 
 MAX_TRITON_N = 32768     # one row per program: 32768 fp32 values is what fits in registers + shared memory
 MAX_STRIDED_R = 256      # longer rows: each later pass applies H_r, r <= 256, to (r, TILE/r) tiles (>= 64 columns:
@@ -137,43 +153,42 @@ def _hadamard_dense(x2, scale, inner):
 # -----------------------------------------------------------------------------
 # backend 'triton': fused kernel
 
-if triton is not None:
-    def _fwht_kernel(x_ptr, y_ptr, rows, stride_row, scale,
-                     N: tl.constexpr, LOG_N: tl.constexpr, LOG_INNER: tl.constexpr, ROWS: tl.constexpr):
-        # One program = ROWS consecutive rows of length N, held in registers as fp32 for the whole transform.
-        pid = tl.program_id(0)
-        r = pid * ROWS + tl.arange(0, ROWS)                         # (ROWS,) row indices
-        c = tl.arange(0, N)                                         # (N,) column indices
-        mask = (r < rows)[:, None]                                  # tail program: rows past the end are masked
-        r64 = r.to(tl.int64)[:, None]                               # int64: rows·stride can exceed 2^31
-        x = tl.load(x_ptr + r64 * stride_row + c[None, :], mask=mask, other=0.0).to(tl.float32)   # (ROWS, N)
-        # Radix-2 stage s pairs columns i and i + 2^s (bit s of i clear): view the row as (N/2^(s+1), 2, 2^s), move the
-        # pair axis last, split it, join (a + b, a - b) back and undo the view. The stages act on different index bits,
-        # so they commute and their order does not matter. Stages below LOG_INNER are skipped: that leaves the
-        # inner 2^LOG_INNER columns unmixed, i.e. H_(N/inner) ⊗ I_inner (block_hadamard_transform).
-        for s in tl.static_range(LOG_INNER, LOG_N):
-            x = tl.reshape(x, (ROWS, N >> (s + 1), 2, 1 << s))
-            a, b = tl.split(tl.permute(x, (0, 1, 3, 2)))            # (ROWS, N/2^(s+1), 2^s) each
-            x = tl.permute(tl.join(a + b, a - b), (0, 1, 3, 2))
-            x = tl.reshape(x, (ROWS, N))
-        tl.store(y_ptr + r64 * N + c[None, :], (x * scale).to(y_ptr.dtype.element_ty), mask=mask)
+def _fwht_kernel(x_ptr, y_ptr, rows, stride_row, scale,
+                 N: tl.constexpr, LOG_N: tl.constexpr, LOG_INNER: tl.constexpr, ROWS: tl.constexpr):
+    # One program = ROWS consecutive rows of length N, held in registers as fp32 for the whole transform.
+    pid = tl.program_id(0)
+    r = pid * ROWS + tl.arange(0, ROWS)                         # (ROWS,) row indices
+    c = tl.arange(0, N)                                         # (N,) column indices
+    mask = (r < rows)[:, None]                                  # tail program: rows past the end are masked
+    r64 = r.to(tl.int64)[:, None]                               # int64: rows·stride can exceed 2^31
+    x = tl.load(x_ptr + r64 * stride_row + c[None, :], mask=mask, other=0.0).to(tl.float32)   # (ROWS, N)
+    # Radix-2 stage s pairs columns i and i + 2^s (bit s of i clear): view the row as (N/2^(s+1), 2, 2^s), move the
+    # pair axis last, split it, join (a + b, a - b) back and undo the view. The stages act on different index bits,
+    # so they commute and their order does not matter. Stages below LOG_INNER are skipped: that leaves the
+    # inner 2^LOG_INNER columns unmixed, i.e. H_(N/inner) ⊗ I_inner (block_hadamard_transform).
+    for s in tl.static_range(LOG_INNER, LOG_N):
+        x = tl.reshape(x, (ROWS, N >> (s + 1), 2, 1 << s))
+        a, b = tl.split(tl.permute(x, (0, 1, 3, 2)))            # (ROWS, N/2^(s+1), 2^s) each
+        x = tl.permute(tl.join(a + b, a - b), (0, 1, 3, 2))
+        x = tl.reshape(x, (ROWS, N))
+    tl.store(y_ptr + r64 * N + c[None, :], (x * scale).to(y_ptr.dtype.element_ty), mask=mask)
 
-    def _fwht_strided_kernel(x_ptr, y_ptr, C, scale, R: tl.constexpr, LOG_R: tl.constexpr, BLOCK_C: tl.constexpr):
-        # H_R along the middle axis of a contiguous (A, R, C) view, C a multiple of BLOCK_C. One program = the tile
-        # x[a, :, c0:c0 + BLOCK_C], (R, BLOCK_C): each of its R rows is a contiguous run of BLOCK_C (coalesced).
-        pid = tl.program_id(0).to(tl.int64)                         # int64: A·R·C can exceed 2^31
-        a, c0 = pid // (C // BLOCK_C), (pid % (C // BLOCK_C)) * BLOCK_C
-        i = tl.arange(0, R)                                         # (R,) index along the transformed axis
-        c = tl.arange(0, BLOCK_C)                                   # (BLOCK_C,) neighbouring columns
-        offs = a * R * C + c0 + i[:, None] * C + c[None, :]         # (R, BLOCK_C)
-        x = tl.load(x_ptr + offs).to(tl.float32)
-        # Radix-2 stages as in _fwht_kernel, on axis 0: stage s pairs rows i and i + 2^s via the view
-        # (R/2^(s+1), 2, 2^s, BLOCK_C), pair axis moved last, split, (lo + hi, lo - hi) joined, view undone.
-        for s in tl.static_range(LOG_R):
-            x = tl.reshape(x, (R >> (s + 1), 2, 1 << s, BLOCK_C))
-            lo, hi = tl.split(tl.permute(x, (0, 2, 3, 1)))          # (R/2^(s+1), 2^s, BLOCK_C) each
-            x = tl.reshape(tl.permute(tl.join(lo + hi, lo - hi), (0, 3, 1, 2)), (R, BLOCK_C))
-        tl.store(y_ptr + offs, (x * scale).to(y_ptr.dtype.element_ty))
+def _fwht_strided_kernel(x_ptr, y_ptr, C, scale, R: tl.constexpr, LOG_R: tl.constexpr, BLOCK_C: tl.constexpr):
+    # H_R along the middle axis of a contiguous (A, R, C) view, C a multiple of BLOCK_C. One program = the tile
+    # x[a, :, c0:c0 + BLOCK_C], (R, BLOCK_C): each of its R rows is a contiguous run of BLOCK_C (coalesced).
+    pid = tl.program_id(0).to(tl.int64)                         # int64: A·R·C can exceed 2^31
+    a, c0 = pid // (C // BLOCK_C), (pid % (C // BLOCK_C)) * BLOCK_C
+    i = tl.arange(0, R)                                         # (R,) index along the transformed axis
+    c = tl.arange(0, BLOCK_C)                                   # (BLOCK_C,) neighbouring columns
+    offs = a * R * C + c0 + i[:, None] * C + c[None, :]         # (R, BLOCK_C)
+    x = tl.load(x_ptr + offs).to(tl.float32)
+    # Radix-2 stages as in _fwht_kernel, on axis 0: stage s pairs rows i and i + 2^s via the view
+    # (R/2^(s+1), 2, 2^s, BLOCK_C), pair axis moved last, split, (lo + hi, lo - hi) joined, view undone.
+    for s in tl.static_range(LOG_R):
+        x = tl.reshape(x, (R >> (s + 1), 2, 1 << s, BLOCK_C))
+        lo, hi = tl.split(tl.permute(x, (0, 2, 3, 1)))          # (R/2^(s+1), 2^s, BLOCK_C) each
+        x = tl.reshape(tl.permute(tl.join(lo + hi, lo - hi), (0, 3, 1, 2)), (R, BLOCK_C))
+    tl.store(y_ptr + offs, (x * scale).to(y_ptr.dtype.element_ty))
 
 _JITTED = {}
 
@@ -184,7 +199,7 @@ def _jit(fn):
     # builtins only: triton's own @jit helpers (tl.sum, tl.zeros, ...) were decorated at `import triton`.
     key = (fn.__name__, os.environ.get('TRITON_INTERPRET', '0') == '1')
     if key not in _JITTED:
-        _JITTED[key] = triton.jit(fn)
+        _JITTED[key] = _load_triton().jit(fn)
     return _JITTED[key]
 
 def _fwht_rows(x2, y, scale, log_inner):
@@ -194,7 +209,7 @@ def _fwht_rows(x2, y, scale, log_inner):
     # About 16 fp32 values per thread at n = 4096 and 64 at 32768 (Dao's kernel uses 256 threads for 32768).
     block_rows = min(max(1, 4096 // n), next_pow2(rows))
     num_warps = min(16, max(1, block_rows * n // 512))
-    grid = (triton.cdiv(rows, block_rows),)
+    grid = (-(-rows // block_rows),)
     _jit(_fwht_kernel)[grid](x2, y, rows, x2.stride(0), scale,
                              N=n, LOG_N=n.bit_length() - 1, LOG_INNER=log_inner, ROWS=block_rows,
                              num_warps=num_warps)
@@ -270,15 +285,15 @@ hadamard_op.register_autograd(_hadamard_backward, setup_context=_hadamard_setup_
 
 def _resolve_backend(fname, x, n, backend, max_triton_n=None):
     # max_triton_n: a limit for Triton kernels that have one (fused Fastfood); the Hadamard kernels take any n
-    triton_ok = (triton is not None and is_pow2(n) and (max_triton_n is None or n <= max_triton_n)
+    triton_ok = (is_pow2(n) and (max_triton_n is None or n <= max_triton_n)
                  and x.dtype in (torch.float32, torch.float16, torch.bfloat16))
     if backend is None or backend == 'auto':
         # CPU tensors always get the fallback, even when TRITON_INTERPRET=1 is set: the interpreter is for tests only.
-        return 'triton' if (triton_ok and x.is_cuda) else 'torch'
+        return 'triton' if (triton_ok and x.is_cuda and _load_triton() is not None) else 'torch'
     if backend not in BACKENDS:
         raise ValueError(f"{fname}: backend={backend!r}; use one of {BACKENDS} or None (auto)")
     if backend == 'triton':
-        if triton is None:
+        if _load_triton() is None:
             raise RuntimeError(f"{fname}: backend='triton' needs triton (pip install -r requirements-triton.txt)")
         if not triton_ok:
             limit = '' if max_triton_n is None else f' <= {max_triton_n}'
@@ -330,101 +345,100 @@ def block_hadamard_transform(x, nblocks, scale=None, backend=None):
 MAX_FASTFOOD_TRITON_N = 4096   # the backward keeps ~12 row-sized fp32 arrays live: ptxas (sm_90) spills 88 B/thread
                                # at 4096 and 716 B at 8192, so larger n take the composite path (Triton FWHTs)
 
-if triton is not None:
-    # Π moves values across threads and warps of the whole row. tl.gather would do that in registers, but in Triton 3.8
-    # its lowering emits code per element (a 4096-wide row did not finish compiling for sm_90 in minutes), so Π goes
-    # through a small per-program scratch in global memory instead: store the rows, barrier, load them back at the
-    # permuted offsets, barrier. Each program reuses its own slot for every row block it takes (persistent loop), so the
-    # slot stays in L2 and the HBM traffic is still one read of x and one write of y.
+# Π moves values across threads and warps of the whole row. tl.gather would do that in registers, but in Triton 3.8
+# its lowering emits code per element (a 4096-wide row did not finish compiling for sm_90 in minutes), so Π goes
+# through a small per-program scratch in global memory instead: store the rows, barrier, load them back at the
+# permuted offsets, barrier. Each program reuses its own slot for every row block it takes (persistent loop), so the
+# slot stays in L2 and the HBM traffic is still one read of x and one write of y.
 
-    def _fastfood_fwd_kernel(x_ptr, b_ptr, g_ptr, s_ptr, perm_ptr, y_ptr, scratch_ptr, rows, stride_row, stride_y, scale,
-                             nblocks, N: tl.constexpr, LOG_N: tl.constexpr, ROWS: tl.constexpr):
-        # y = scale · s ⊙ H(g ⊙ Π(H(b ⊙ x))) for blocks of ROWS rows, all in fp32 registers.
-        pid = tl.program_id(0)
-        nprog = tl.num_programs(0)
-        c = tl.arange(0, N)                                         # (N,)
-        b = tl.load(b_ptr + c).to(tl.float32)[None, :]              # (1, N)
-        g = tl.load(g_ptr + c).to(tl.float32)[None, :]
-        s = tl.load(s_ptr + c).to(tl.float32)[None, :] * scale
-        perm = tl.load(perm_ptr + c)[None, :]
-        slot = scratch_ptr + pid * (ROWS * N) + tl.arange(0, ROWS)[:, None] * N    # (ROWS, 1) this program's rows
-        for blk in range(pid, nblocks, nprog):
-            r = blk * ROWS + tl.arange(0, ROWS)                     # (ROWS,)
-            mask = (r < rows)[:, None]
-            r64 = r.to(tl.int64)[:, None]
-            v = tl.load(x_ptr + r64 * stride_row + c[None, :], mask=mask, other=0.0).to(tl.float32) * b   # (ROWS, N)
-            for t in tl.static_range(2):                            # the two H's, with Π and G between them
-                if t == 1:                                          # v[:, i] <- v[:, perm[i]] * g[i]
-                    tl.store(slot + c[None, :], v)
-                    tl.debug_barrier()
-                    v = tl.load(slot + perm, cache_modifier='.cg') * g
-                    tl.debug_barrier()                              # all reads done before the slot is reused
-                for st in tl.static_range(LOG_N):                   # radix-2 stages, as in _fwht_kernel
-                    v = tl.reshape(v, (ROWS, N >> (st + 1), 2, 1 << st))
-                    lo, hi = tl.split(tl.permute(v, (0, 1, 3, 2)))
-                    v = tl.reshape(tl.permute(tl.join(lo + hi, lo - hi), (0, 1, 3, 2)), (ROWS, N))
-            tl.store(y_ptr + r64 * stride_y + c[None, :], (v * s).to(y_ptr.dtype.element_ty), mask=mask)
+def _fastfood_fwd_kernel(x_ptr, b_ptr, g_ptr, s_ptr, perm_ptr, y_ptr, scratch_ptr, rows, stride_row, stride_y, scale,
+                         nblocks, N: tl.constexpr, LOG_N: tl.constexpr, ROWS: tl.constexpr):
+    # y = scale · s ⊙ H(g ⊙ Π(H(b ⊙ x))) for blocks of ROWS rows, all in fp32 registers.
+    pid = tl.program_id(0)
+    nprog = tl.num_programs(0)
+    c = tl.arange(0, N)                                         # (N,)
+    b = tl.load(b_ptr + c).to(tl.float32)[None, :]              # (1, N)
+    g = tl.load(g_ptr + c).to(tl.float32)[None, :]
+    s = tl.load(s_ptr + c).to(tl.float32)[None, :] * scale
+    perm = tl.load(perm_ptr + c)[None, :]
+    slot = scratch_ptr + pid * (ROWS * N) + tl.arange(0, ROWS)[:, None] * N    # (ROWS, 1) this program's rows
+    for blk in range(pid, nblocks, nprog):
+        r = blk * ROWS + tl.arange(0, ROWS)                     # (ROWS,)
+        mask = (r < rows)[:, None]
+        r64 = r.to(tl.int64)[:, None]
+        v = tl.load(x_ptr + r64 * stride_row + c[None, :], mask=mask, other=0.0).to(tl.float32) * b   # (ROWS, N)
+        for t in tl.static_range(2):                            # the two H's, with Π and G between them
+            if t == 1:                                          # v[:, i] <- v[:, perm[i]] * g[i]
+                tl.store(slot + c[None, :], v)
+                tl.debug_barrier()
+                v = tl.load(slot + perm, cache_modifier='.cg') * g
+                tl.debug_barrier()                              # all reads done before the slot is reused
+            for st in tl.static_range(LOG_N):                   # radix-2 stages, as in _fwht_kernel
+                v = tl.reshape(v, (ROWS, N >> (st + 1), 2, 1 << st))
+                lo, hi = tl.split(tl.permute(v, (0, 1, 3, 2)))
+                v = tl.reshape(tl.permute(tl.join(lo + hi, lo - hi), (0, 1, 3, 2)), (ROWS, N))
+        tl.store(y_ptr + r64 * stride_y + c[None, :], (v * s).to(y_ptr.dtype.element_ty), mask=mask)
 
-    def _fastfood_bwd_kernel(dy_ptr, x_ptr, b_ptr, g_ptr, s_ptr, perm_ptr, iperm_ptr, dx_ptr, part_ptr, scratch_ptr,
-                             rows, stride_dy, stride_x, scale, nblocks,
-                             N: tl.constexpr, LOG_N: tl.constexpr, ROWS: tl.constexpr):
-        # With w = Π(H(b ⊙ x)) and v2 = H(g ⊙ w) recomputed from x (cheaper than storing them):
-        #   ds = scale Σ dy ⊙ v2;  du2 = H(scale · s ⊙ dy);  dg = Σ du2 ⊙ w;  du1 = H(Πᵀ(g ⊙ du2));  db = Σ du1 ⊙ x;
-        #   dx = b ⊙ du1.   (H is symmetric; Πᵀ is the gather by the inverse permutation.)
-        # Each program accumulates (ROWS, N) fp32 partial sums per parameter and writes them once; the caller adds them
-        # up, so the reduction order is fixed (deterministic, no atomics). No tl.sum here: triton's standard library
-        # (tl.sum, tl.zeros, ...) is itself @jit-decorated when triton is imported, so it would not follow a
-        # TRITON_INTERPRET set later (see _jit); the kernels in this file use builtins only.
-        pid = tl.program_id(0)
-        nprog = tl.num_programs(0)
-        c = tl.arange(0, N)
-        b = tl.load(b_ptr + c).to(tl.float32)[None, :]              # (1, N)
-        g = tl.load(g_ptr + c).to(tl.float32)[None, :]
-        s = tl.load(s_ptr + c).to(tl.float32)[None, :] * scale
-        perm = tl.load(perm_ptr + c)[None, :]
-        iperm = tl.load(iperm_ptr + c)[None, :]
-        slot = scratch_ptr + pid * (ROWS * N) + tl.arange(0, ROWS)[:, None] * N
-        acc_b = tl.full((ROWS, N), 0.0, tl.float32)
-        acc_g = tl.full((ROWS, N), 0.0, tl.float32)
-        acc_s = tl.full((ROWS, N), 0.0, tl.float32)
-        for blk in range(pid, nblocks, nprog):
-            r = blk * ROWS + tl.arange(0, ROWS)
-            mask = (r < rows)[:, None]                              # masked rows load as 0 and add 0 to the sums
-            r64 = r.to(tl.int64)[:, None]
-            x = tl.load(x_ptr + r64 * stride_x + c[None, :], mask=mask, other=0.0).to(tl.float32)     # (ROWS, N)
-            dy = tl.load(dy_ptr + r64 * stride_dy + c[None, :], mask=mask, other=0.0).to(tl.float32)
-            v = x * b
-            for t in tl.static_range(4):                            # four H's: two to recompute, two for the grads
-                if t == 1:                                          # w = Π(H(b ⊙ x))
-                    tl.store(slot + c[None, :], v)
-                    tl.debug_barrier()
-                    w = tl.load(slot + perm, cache_modifier='.cg')
-                    tl.debug_barrier()
-                    v = w * g
-                if t == 2:                                          # v = v2, the pre-S activation
-                    acc_s += dy * v
-                    v = dy * s
-                if t == 3:                                          # v = du2
-                    acc_g += v * w
-                    tl.store(slot + c[None, :], v * g)
-                    tl.debug_barrier()
-                    v = tl.load(slot + iperm, cache_modifier='.cg')
-                    tl.debug_barrier()
-                for st in tl.static_range(LOG_N):
-                    v = tl.reshape(v, (ROWS, N >> (st + 1), 2, 1 << st))
-                    lo, hi = tl.split(tl.permute(v, (0, 1, 3, 2)))
-                    v = tl.reshape(tl.permute(tl.join(lo + hi, lo - hi), (0, 1, 3, 2)), (ROWS, N))
-            acc_b += v * x                                          # v = du1
-            tl.store(dx_ptr + r64 * N + c[None, :], (v * b).to(dx_ptr.dtype.element_ty), mask=mask)
-        part = part_ptr + (pid * ROWS + tl.arange(0, ROWS)[:, None]) * N + c[None, :]   # part[k, pid]: (ROWS, N)
-        tl.store(part, acc_b)
-        tl.store(part + nprog * ROWS * N, acc_g)
-        tl.store(part + 2 * nprog * ROWS * N, acc_s * scale)
+def _fastfood_bwd_kernel(dy_ptr, x_ptr, b_ptr, g_ptr, s_ptr, perm_ptr, iperm_ptr, dx_ptr, part_ptr, scratch_ptr,
+                         rows, stride_dy, stride_x, scale, nblocks,
+                         N: tl.constexpr, LOG_N: tl.constexpr, ROWS: tl.constexpr):
+    # With w = Π(H(b ⊙ x)) and v2 = H(g ⊙ w) recomputed from x (cheaper than storing them):
+    #   ds = scale Σ dy ⊙ v2;  du2 = H(scale · s ⊙ dy);  dg = Σ du2 ⊙ w;  du1 = H(Πᵀ(g ⊙ du2));  db = Σ du1 ⊙ x;
+    #   dx = b ⊙ du1.   (H is symmetric; Πᵀ is the gather by the inverse permutation.)
+    # Each program accumulates (ROWS, N) fp32 partial sums per parameter and writes them once; the caller adds them
+    # up, so the reduction order is fixed (deterministic, no atomics). No tl.sum here: triton's standard library
+    # (tl.sum, tl.zeros, ...) is itself @jit-decorated when triton is imported, so it would not follow a
+    # TRITON_INTERPRET set later (see _jit); the kernels in this file use builtins only.
+    pid = tl.program_id(0)
+    nprog = tl.num_programs(0)
+    c = tl.arange(0, N)
+    b = tl.load(b_ptr + c).to(tl.float32)[None, :]              # (1, N)
+    g = tl.load(g_ptr + c).to(tl.float32)[None, :]
+    s = tl.load(s_ptr + c).to(tl.float32)[None, :] * scale
+    perm = tl.load(perm_ptr + c)[None, :]
+    iperm = tl.load(iperm_ptr + c)[None, :]
+    slot = scratch_ptr + pid * (ROWS * N) + tl.arange(0, ROWS)[:, None] * N
+    acc_b = tl.full((ROWS, N), 0.0, tl.float32)
+    acc_g = tl.full((ROWS, N), 0.0, tl.float32)
+    acc_s = tl.full((ROWS, N), 0.0, tl.float32)
+    for blk in range(pid, nblocks, nprog):
+        r = blk * ROWS + tl.arange(0, ROWS)
+        mask = (r < rows)[:, None]                              # masked rows load as 0 and add 0 to the sums
+        r64 = r.to(tl.int64)[:, None]
+        x = tl.load(x_ptr + r64 * stride_x + c[None, :], mask=mask, other=0.0).to(tl.float32)     # (ROWS, N)
+        dy = tl.load(dy_ptr + r64 * stride_dy + c[None, :], mask=mask, other=0.0).to(tl.float32)
+        v = x * b
+        for t in tl.static_range(4):                            # four H's: two to recompute, two for the grads
+            if t == 1:                                          # w = Π(H(b ⊙ x))
+                tl.store(slot + c[None, :], v)
+                tl.debug_barrier()
+                w = tl.load(slot + perm, cache_modifier='.cg')
+                tl.debug_barrier()
+                v = w * g
+            if t == 2:                                          # v = v2, the pre-S activation
+                acc_s += dy * v
+                v = dy * s
+            if t == 3:                                          # v = du2
+                acc_g += v * w
+                tl.store(slot + c[None, :], v * g)
+                tl.debug_barrier()
+                v = tl.load(slot + iperm, cache_modifier='.cg')
+                tl.debug_barrier()
+            for st in tl.static_range(LOG_N):
+                v = tl.reshape(v, (ROWS, N >> (st + 1), 2, 1 << st))
+                lo, hi = tl.split(tl.permute(v, (0, 1, 3, 2)))
+                v = tl.reshape(tl.permute(tl.join(lo + hi, lo - hi), (0, 1, 3, 2)), (ROWS, N))
+        acc_b += v * x                                          # v = du1
+        tl.store(dx_ptr + r64 * N + c[None, :], (v * b).to(dx_ptr.dtype.element_ty), mask=mask)
+    part = part_ptr + (pid * ROWS + tl.arange(0, ROWS)[:, None]) * N + c[None, :]   # part[k, pid]: (ROWS, N)
+    tl.store(part, acc_b)
+    tl.store(part + nprog * ROWS * N, acc_g)
+    tl.store(part + 2 * nprog * ROWS * N, acc_s * scale)
 
 def _fastfood_launch_shape(x, n, rows):
     # (rows per program, row blocks, programs, warps): persistent programs, 4 per SM on a GPU (4 in the interpreter)
     block_rows = min(max(1, 4096 // n), next_pow2(rows))
-    nblocks = triton.cdiv(rows, block_rows)
+    nblocks = -(-rows // block_rows)
     cap = 4 * torch.cuda.get_device_properties(x.device).multi_processor_count if x.is_cuda else 4
     return block_rows, nblocks, max(1, min(nblocks, cap)), min(16, max(1, block_rows * n // 512))
 
