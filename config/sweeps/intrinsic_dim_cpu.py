@@ -18,8 +18,8 @@
 # took 8.5 min for its 4 runs and found d_int90 > 10^5: d = 10^5 closed 71% of the gap.) Those timings are from when
 # the VM ran ~3x faster than in December (docs/results.md); at today's speed, with basis_cache, about 8-10 CPU-hours.
 #   python sweep.py config/sweeps/intrinsic_dim_cpu.py && python report.py results/intrinsic_dim_cpu
-# basis_cache=True keeps the projection's random parts as buffers: the same numbers as redrawing them every step
-# (tests/test_model_basis.py), a quarter less time a step on this CPU.
+# basis_cache=True keeps the projection's random parts as buffers instead of redrawing them every step: the same
+# projection (outputs and gradients agree, tests/test_model_basis.py), a quarter less time a step on this CPU.
 name = 'intrinsic_dim_cpu'
 base = dict(block_size=64, max_iters=600, eval_interval=100, eval_iters=10, log_interval=50, warmup_iters=50,
             basis_cache=True)

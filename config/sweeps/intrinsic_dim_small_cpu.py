@@ -10,8 +10,8 @@
 # d = D: 3.3x), so about 20-60 s a run idle: about 25-40 min in all, at the speed the VM had in November; it runs
 # ~3x slower in December (docs/results.md): about 2 CPU-hours.
 #   python sweep.py config/sweeps/intrinsic_dim_small_cpu.py && python report.py results/intrinsic_dim_small_cpu
-# basis_cache=True keeps the projection's random parts as buffers: the same numbers as redrawing them every step
-# (tests/test_model_basis.py), a quarter less time a step on this CPU.
+# basis_cache=True keeps the projection's random parts as buffers instead of redrawing them every step: the same
+# projection (outputs and gradients agree, tests/test_model_basis.py), a quarter less time a step on this CPU.
 name = 'intrinsic_dim_small_cpu'
 base = dict(block_size=64, max_iters=600, eval_interval=100, eval_iters=10, log_interval=50, warmup_iters=50,
             n_layer=2, n_embd=64, n_head=2, basis_cache=True)
