@@ -29,6 +29,7 @@ torch.compile(fullgraph=True) traces through it without graph breaks):
 
 from __future__ import annotations   # the kernels' `tl.constexpr` annotations stay strings until triton reads them
 
+import functools
 import math
 import os
 
@@ -36,21 +37,19 @@ import torch
 
 # triton is optional, and imported on first need (a CUDA tensor, or backend='triton'): a CPU process never pays for
 # it. Without it everything runs on the torch fallback.
-triton = tl = None
-_triton_tried = False
+tl = None
 
 
+@functools.cache
 def _load_triton():
-    """The triton module (None if it is not installed), importing it, and binding `tl` for the kernels, once."""
-    global triton, tl, _triton_tried
-    if not _triton_tried:
-        _triton_tried = True
-        try:
-            import triton as _triton
-            import triton.language as _tl
-            triton, tl = _triton, _tl
-        except ImportError:
-            pass
+    """The triton module (None if it is not installed), imported once; binds `tl` for the kernels' bodies."""
+    global tl
+    try:
+        import triton
+        import triton.language
+    except ImportError:
+        return None
+    tl = triton.language
     return triton
 
 

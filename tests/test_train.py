@@ -84,7 +84,6 @@ def wait_for_step(out, step, proc, timeout=120):
 
 @pytest.mark.parametrize('sig', [signal.SIGKILL, signal.SIGTERM])
 def test_interrupted_and_resumed_run_repeats_the_uninterrupted_one_bit_for_bit(tmp_path, tiny_data, exact_ref, sig):
-    ref = exact_ref
     out = tmp_path / 'killed'
     args = [sys.executable, 'train.py', *TINY, f'--data_dir={tiny_data}', f'--out_dir={out}', *EXACT]
     env = dict(__import__('os').environ, OMP_NUM_THREADS='1')
@@ -101,11 +100,11 @@ def test_interrupted_and_resumed_run_repeats_the_uninterrupted_one_bit_for_bit(t
         assert load_checkpoint(out / 'ckpt.pt')['iter_num'] == 100
     r = run('train.py', *TINY, f'--data_dir={tiny_data}', f'--out_dir={out}', *EXACT, '--init_from=resume')
     assert r.returncode == 0, r.stderr[-2000:]
-    expected, got = train_losses(ref), train_losses(out)
+    expected, got = train_losses(exact_ref), train_losses(out)
     assert sorted(got) == list(range(200))
     assert got == expected   # identical floats, every step
     val = lambda o: [(e['iter'], e['val_loss']) for e in read_log(o) if 'val_loss' in e]
-    assert val(out) == val(ref)
+    assert val(out) == val(exact_ref)
 
 
 NAN_HOOK = """
