@@ -40,6 +40,75 @@ def run(script, *args, timeout=300, env=None, **kw):
                           timeout=timeout, env=full_env, **kw)
 
 
+# A process that has imported torch and numpy (and run nothing) forks one child per script run: the child is a fresh
+# interpreter in every way a script can see (no repo module imported, its own argv, cwd, environment and exit code),
+# minus the ~3 s each `python script.py` spends importing torch. The error-path tests run about 70 scripts that exit
+# before any tensor work, so this is most of their time. Requests and answers are JSON lines on the server's pipes.
+FORK_SERVER = r"""
+import atexit, json, os, runpy, signal, sys
+import numpy, torch
+for line in sys.stdin:
+    req = json.loads(line)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            signal.alarm(req['timeout'])   # a hung script dies as a timed-out subprocess would
+            os.chdir(req['cwd'])
+            os.environ.clear(); os.environ.update(req['env'])
+            for fd, path in ((1, req['stdout']), (2, req['stderr'])):
+                os.dup2(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), fd)
+            sys.stdin = open(os.devnull)
+            sys.argv = [req['script'], *req['args']]
+            sys.path[0] = os.path.dirname(os.path.abspath(req['script']))
+            try:
+                runpy.run_path(req['script'], run_name='__main__')
+                code = 0
+            except SystemExit as e:   # what the interpreter does with sys.exit(x)
+                code = 0 if e.code is None else e.code if isinstance(e.code, int) else 1
+                if not isinstance(e.code, (int, type(None))):
+                    print(e.code, file=sys.stderr)
+            except BaseException:      # the interpreter hands an uncaught exception to sys.excepthook, then exits 1
+                sys.excepthook(*sys.exc_info())
+            atexit._run_exitfuncs()
+        finally:
+            sys.stdout.flush(); sys.stderr.flush()
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    print(json.dumps(os.waitstatus_to_exitcode(status)), flush=True)
+"""
+
+
+class ForkRunner:
+    def __init__(self, scratch):
+        self.scratch = Path(scratch)
+        self.proc = subprocess.Popen([sys.executable, '-c', FORK_SERVER], cwd=REPO, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, env=dict(os.environ, OMP_NUM_THREADS='1'))
+        self.count = 0
+
+    def __call__(self, script, *args, env=None, timeout=300):
+        """Same as run(script, *args) for a script that needs no stdin; returns a CompletedProcess."""
+        self.count += 1
+        out, err = self.scratch / f'{self.count}.out', self.scratch / f'{self.count}.err'
+        full_env = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='1', **(env or {}))
+        req = dict(script=script, args=list(args), cwd=str(REPO), env=full_env, timeout=timeout, stdout=str(out), stderr=str(err))
+        self.proc.stdin.write(json.dumps(req) + '\n')
+        self.proc.stdin.flush()
+        rc = json.loads(self.proc.stdout.readline())
+        return subprocess.CompletedProcess([script, *args], rc, out.read_text(), err.read_text())
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
+@pytest.fixture(scope='session')
+def run_forked(tmp_path_factory):
+    runner = ForkRunner(tmp_path_factory.mktemp('forked'))
+    yield runner
+    runner.close()
+
+
 def read_log(out_dir):
     with open(Path(out_dir) / 'log.jsonl') as f:
         return [json.loads(line) for line in f if line.strip()]
