@@ -3,19 +3,19 @@
 # three seeds fit, trained from scratch with ever fewer trainable non-embedding parameters. Embeddings and head
 # always train (they are not counted, as in the post). Tuned: every run first trains on seed 1337 at learning_rate
 # x 1/4, 1 and 4 (model.py's derived per-variant multipliers on top), one more point past an edge that wins (x2 past
-# the top, /2 past the bottom, up to three times), and is reported at its best lr; the runs a conclusion rests on
+# the top, /2 past the bottom, up to five times), and is reported at its best lr; the runs a conclusion rests on
 # (dense, the seed-noise yardstick, and the runs that end within a few hundredths of each other) then train two more
 # seeds at that lr, the rest stay at one seed. Last, the long phase: embeddings-only and intrinsic d = 1,000 again at 4x
 # dense's compute (C_actual; a run that computes less per token trains on more tokens), three seeds.
 # Budget (2-core EPYC): NOT YET MEASURED for the tuned version (the untuned one, 21 runs, took 41 min from a fresh
-# clone; this one trains 48 grid points, up to 48 edge points, 22 extra seeds and 6 long runs: about 100 runs' worth
+# clone; this one trains 48 grid points, up to 80 edge points, 22 extra seeds and 6 long runs: about 100 runs' worth
 # of 600 steps at 6-9 CPU-minutes a run (Muon's 15), ~7 h at --jobs 2, so it spans sessions).
 #   python sweep.py config/sweeps/elephant_cpu.py && python report.py results/elephant_cpu
 name = 'elephant_cpu'
 base = dict(block_size=64, max_iters=600, eval_interval=100, eval_iters=10, log_interval=50, warmup_iters=50)
 seeds = [1337]
 lr_grid = [1/4, 1, 4]       # multipliers of learning_rate, on each run's first seed
-lr_grid_max_extend = 3      # at most three points past each edge (x8, x16, x32: embeddings-driven runs want high lr)
+lr_grid_max_extend = 5      # up to x128: the embeddings-driven runs still improved from x16 to x32
 _three = [1337, 1338, 1339]
 runs = [
     dict(name='dense', linear='dense', seeds=_three),       # 788k trainable non-embedding
