@@ -53,7 +53,7 @@ for line in sys.stdin:
     if pid == 0:
         code = 1
         try:
-            signal.alarm(req['timeout'])   # a hung script dies as a timed-out subprocess would
+            signal.alarm(req['timeout'])   # a hung script dies (returncode -14) instead of hanging the suite
             os.chdir(req['cwd'])
             os.environ.clear(); os.environ.update(req['env'])
             for fd, path in ((1, req['stdout']), (2, req['stderr'])):
@@ -80,6 +80,7 @@ for line in sys.stdin:
 
 
 class ForkRunner:
+    """run(script, *args) for scripts that need no stdin, without paying torch's import each time."""
     def __init__(self, scratch):
         self.scratch = Path(scratch)
         self.proc = subprocess.Popen([sys.executable, '-c', FORK_SERVER], cwd=REPO, stdin=subprocess.PIPE,
@@ -87,14 +88,16 @@ class ForkRunner:
         self.count = 0
 
     def __call__(self, script, *args, env=None, timeout=300):
-        """Same as run(script, *args) for a script that needs no stdin; returns a CompletedProcess."""
         self.count += 1
         out, err = self.scratch / f'{self.count}.out', self.scratch / f'{self.count}.err'
         full_env = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='1', **(env or {}))
-        req = dict(script=script, args=list(args), cwd=str(REPO), env=full_env, timeout=timeout, stdout=str(out), stderr=str(err))
+        req = dict(script=script, args=list(args), cwd=str(REPO), env=full_env, timeout=timeout, stdout=str(out),
+                   stderr=str(err))
         self.proc.stdin.write(json.dumps(req) + '\n')
         self.proc.stdin.flush()
-        rc = json.loads(self.proc.stdout.readline())
+        answer = self.proc.stdout.readline()
+        assert answer, f'the fork server died (returncode {self.proc.poll()})'
+        rc = json.loads(answer)
         return subprocess.CompletedProcess([script, *args], rc, out.read_text(), err.read_text())
 
     def close(self):

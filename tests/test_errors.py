@@ -149,7 +149,8 @@ def test_the_forked_runner_sees_what_a_fresh_interpreter_sees(places, tmp_path, 
     # module state would differ from `python script.py` would make them prove nothing
     probe = tmp_path / 'probe.py'
     probe.write_text("import os, sys\nprint(sorted(m for m in ('model', 'train', 'cli') if m in sys.modules))\n"
-                     "print(sys.argv[1:], os.getcwd(), os.environ.get('PROBE'), sys.path[0] == os.path.dirname(__file__))\n"
+                     "print(sys.argv[1:], os.getcwd(), os.environ.get('PROBE'))\n"
+                     "print(sys.path[0] == os.path.dirname(__file__))\n"
                      "sys.exit(int(sys.argv[1])) if sys.argv[1] != 'raise' else 1 / 0\n")
     for args in (['0'], ['3'], ['raise']):
         a, b = run(str(probe), *args, env=dict(PROBE='x')), run_forked(str(probe), *args, env=dict(PROBE='x'))
