@@ -186,7 +186,7 @@ def test_compile_smoke(tmp_path, tiny_data):
     assert not any(k.startswith('_orig_mod') for k in load_checkpoint(out / 'ckpt.pt')['model'])
 
 
-def test_muon_run_resumed_repeats_the_uninterrupted_one_bit_for_bit(tmp_path, tiny_data):
+def test_muon_run_resumed_repeats_the_uninterrupted_one_bit_for_bit(tmp_path, tiny_data, run_forked):
     # low-rank attention factors go to Muon, the 3-D block-diagonal MLP weights to AdamW
     args = ['--optimizer=muon', '--attn_linear=lowrank', '--attn_rank=4', '--mlp_linear=blockdiag', '--dropout=0.1',
             '--eval_interval=10', '--log_interval=1', '--lr_decay_iters=20']
@@ -202,8 +202,8 @@ def test_muon_run_resumed_repeats_the_uninterrupted_one_bit_for_bit(tmp_path, ti
     assert val(out) == val(ref)
     adamw, _ = train(tmp_path, tiny_data, *args[1:], '--max_iters=10', name='adamw')
     assert train_losses(adamw)[9] != train_losses(ref)[9]   # Muon did change the updates
-    r = run('train.py', *TINY, f'--data_dir={tiny_data}', f'--out_dir={adamw}', *args[1:], '--max_iters=20',
-            '--init_from=resume', '--optimizer=muon')
+    r = run_forked('train.py', *TINY, f'--data_dir={tiny_data}', f'--out_dir={adamw}', *args[1:], '--max_iters=20',
+                   '--init_from=resume', '--optimizer=muon')
     assert r.returncode == 2 and 'trained with optimizer=' in r.stderr
 
 
