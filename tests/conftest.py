@@ -33,11 +33,14 @@ def tiny_data(tmp_path_factory):
     return out
 
 
+def script_env(env=None):
+    return dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='1', **(env or {}))
+
+
 def run(script, *args, timeout=300, env=None, **kw):
     """Run a repo script in a subprocess from the repo root; returns the CompletedProcess."""
-    full_env = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='1', **(env or {}))
     return subprocess.run([sys.executable, *script.split(), *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout, env=full_env, **kw)
+                          timeout=timeout, env=script_env(env), **kw)
 
 
 # A process that has imported torch and numpy (and run nothing) forks one child per script run: the child is a fresh
@@ -65,9 +68,10 @@ for line in sys.stdin:
                 runpy.run_path(req['script'], run_name='__main__')
                 code = 0
             except SystemExit as e:   # what the interpreter does with sys.exit(x)
-                code = 0 if e.code is None else e.code if isinstance(e.code, int) else 1
-                if not isinstance(e.code, (int, type(None))):
-                    print(e.code, file=sys.stderr)
+                code = 0 if e.code is None else e.code
+                if not isinstance(code, int):
+                    print(code, file=sys.stderr)
+                    code = 1
             except BaseException:      # the interpreter hands an uncaught exception to sys.excepthook, then exits 1
                 sys.excepthook(*sys.exc_info())
             atexit._run_exitfuncs()
@@ -90,8 +94,7 @@ class ForkRunner:
     def __call__(self, script, *args, env=None, timeout=300):
         self.count += 1
         out, err = self.scratch / f'{self.count}.out', self.scratch / f'{self.count}.err'
-        full_env = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='1', **(env or {}))
-        req = dict(script=script, args=list(args), cwd=str(REPO), env=full_env, timeout=timeout, stdout=str(out),
+        req = dict(script=script, args=list(args), cwd=str(REPO), env=script_env(env), timeout=timeout, stdout=str(out),
                    stderr=str(err))
         self.proc.stdin.write(json.dumps(req) + '\n')
         self.proc.stdin.flush()

@@ -144,7 +144,7 @@ def test_accumulation_not_divisible_by_the_process_count(tiny_data, tmp_path, ru
     assert not (tmp_path / 'run').exists()
 
 
-def test_the_forked_runner_sees_what_a_fresh_interpreter_sees(places, tmp_path, run_forked):
+def test_the_forked_runner_sees_what_a_fresh_interpreter_sees(tmp_path, run_forked):
     # the cases above run forked from a process with torch already imported; a script whose exit code, output and
     # module state would differ from `python script.py` would make them prove nothing
     probe = tmp_path / 'probe.py'

@@ -8,8 +8,8 @@
 # seeds at that lr, the rest stay at one seed. Last, the long phase: embeddings-only and intrinsic d = 1,000 again at 4x
 # dense's compute (C_actual; a run that computes less per token trains on more tokens), three seeds.
 # Budget (2-core EPYC): NOT YET MEASURED for the tuned version (the untuned one, 21 runs, took 41 min from a fresh
-# clone; this one trains 48 grid points, up to 80 edge points, 22 extra seeds and 6 long runs: about 100 runs' worth
-# of 600 steps at 6-9 CPU-minutes a run (Muon's 15), ~7 h at --jobs 2, so it spans sessions).
+# clone; this one trains 48 grid points, up to 80 edge points, 22 extra seeds and 6 long runs: about 130 runs' worth
+# of 600 steps at 5-12 CPU-minutes a run (Muon's 15), ~9 h at --jobs 2, so it spans sessions).
 #   python sweep.py config/sweeps/elephant_cpu.py && python report.py results/elephant_cpu
 name = 'elephant_cpu'
 base = dict(block_size=64, max_iters=600, eval_interval=100, eval_iters=10, log_interval=50, warmup_iters=50)
