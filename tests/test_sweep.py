@@ -243,7 +243,7 @@ SWEEP_FILES = sorted((REPO / 'config' / 'sweeps').glob('*.py'))
 
 
 def test_every_experiment_has_a_cpu_and_a_gpu_sweep_file():
-    names = {p.stem for p in SWEEP_FILES}
+    names = {sw.load_sweep(p).name for p in SWEEP_FILES}  # a file that extends another writes into its folder
     experiments = {n.rsplit('_', 1)[0] for n in names}
     assert experiments >= {'elephant', 'lighton', 'substitution', 'rank_depth', 'sharing', 'intrinsic_dim'}
     for e in experiments:
@@ -256,7 +256,7 @@ def test_sweep_files_load_and_set_only_train_py_keys(path):
     built on the meta device (shapes valid, variants known to model.py); a variant not in model.VARIANTS would
     fail here as a row would fail in the sweep."""
     s = sw.load_sweep(path)
-    assert s.name == path.stem
+    assert s.name == path.stem or (path.parent / f'{s.name}.py').exists()  # its own folder, or its base's
     defaults = sw.train_defaults()
     entries = list(s.runs)
     if s.mode == 'bisect':
@@ -268,6 +268,18 @@ def test_sweep_files_load_and_set_only_train_py_keys(path):
             assert cfg['dataset'] in ('pystdlib_char', 'pystdlib_bpe') and cfg['device'] == 'auto'
             e = sw.estimate(cfg)
             assert e['trainable_nonembedding'] > 0 and e['C_actual'] > 0
+
+
+@pytest.mark.parametrize('path', [p for p in SWEEP_FILES if sw.load_sweep(p).name != p.stem], ids=lambda p: p.stem)
+def test_a_file_that_extends_a_sweep_keeps_its_runs_unchanged_so_their_rows_replay(path):
+    """elephant_more_cpu.py writes into results/elephant_cpu/: every run, grid, seed and claim of elephant_cpu.py is
+    there as it was (the same run ids, so the finished rows are replayed, not retrained), and only runs are added."""
+    s = sw.load_sweep(path)
+    base = sw.load_sweep(path.parent / f'{s.name}.py')
+    assert (s.base, s.seeds, s.target_loss, s.gap) == (base.base, base.seeds, base.target_loss, base.gap)
+    assert s.runs[:len(base.runs)] == base.runs and s.claims[:len(base.claims)] == base.claims
+    assert all(sw.lr_grid_of(s, e) == sw.lr_grid_of(base, e) for e in base.runs)
+    assert len(s.runs) > len(base.runs) or s.long != base.long
 
 
 # -- tuned runs: an lr grid on the first seed, edges extended, other seeds at the best lr ------------------------

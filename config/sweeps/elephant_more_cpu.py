@@ -3,10 +3,9 @@
 # both scaled so that W starts at the dense std, on three paired seeds (does the pure form's result depend on the α
 # init?); the FFT projection of the post's last section; SAID (one λ per tensor, inside the d = 1000); Muon on the
 # two families that have 2-D trainable matrices (optimizer='muon': Muon for the blocks' matrices, AdamW for the rest;
-# the lr grid scales muon_lr with learning_rate); last, the thousand-parameter verdict again at 4x dense's compute.
-# Grids are centred on the optima of the earlier, wider sweep (see elephant_cpu.py).
-# Budget (2-core EPYC): NOT YET MEASURED (21 grid points, 10 seeds and six long runs of 3-5x a short run's tokens:
-# about 100 min at --jobs 2 after elephant_cpu.py).
+# the lr grid scales muon_lr with learning_rate). Grids are centred on the optima of the earlier, wider sweep (see
+# elephant_cpu.py). elephant_long_cpu.py adds the 4x-compute phase.
+# Budget (2-core EPYC): NOT YET MEASURED (21 grid points and 10 seeds: about 55 min at --jobs 2 after elephant_cpu.py).
 #   python sweep.py config/sweeps/elephant_more_cpu.py --jobs 2 && python report.py results/elephant_cpu
 include('config/sweeps/elephant_cpu.py')
 runs += [dict(name=f'basis_d5_pure_{init}', family='basis_pure', linear='basis', basis_dim=5, basis_form='pure',
@@ -29,7 +28,3 @@ claims += [
     dict(claim='Muon trains the dense model better than AdamW', source='Jordan et al. 2024',
          a='dense_muon', b='dense', holds_if='a<b'),
 ]
-# the thousand-parameter verdict again at 4x dense's compute (C_actual; a run that computes less per token trains
-# on more tokens), each run at its best lr from the short budget: embeddings-only computes 0.7x dense per token, so
-# its long run trains 5.7x the tokens
-long = dict(factor=4, runs=['embeddings_only', 'intrinsic_d1000'], reference='dense')
