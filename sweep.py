@@ -617,6 +617,10 @@ def dry_run(sweep, results):
 # -----------------------------------------------------------------------------
 # results.jsonl and a finished run's row
 
+def say(line):
+    print(line + '\n', end='', flush=True)  # one write: the lines of two jobs never run together
+
+
 def error_line(stderr_text, returncode):
     lines = [l.strip() for l in stderr_text.splitlines() if l.strip()]
     errors = [l for l in lines if l.startswith('error:')]
@@ -787,7 +791,7 @@ class Runner:
         with self.lock:
             self.count += 1
             k = self.count
-        print(f'[{k}/{total}] {"resume" if resume else "start"} {run.id}   (log: {out_dir}/stdout.log)', flush=True)
+        say(f'[{k}/{total}] {"resume" if resume else "start"} {run.id}   (log: {out_dir}/stdout.log)')
         # every attempt is recorded in sweep_attempts.json: a killed attempt is timed by the folder's last write
         attempts_path = out_dir / 'sweep_attempts.json'
         attempts = json.loads(attempts_path.read_text()) if attempts_path.exists() else []
@@ -815,7 +819,7 @@ class Runner:
             f.seek(err_offset)
             err = f.read()
         if self.stopping and (returncode == 0 or returncode < 0 or returncode == 143):
-            print(f'[{k}/{total}] stopped {run.id}: it resumes when the sweep is run again', flush=True)
+            say(f'[{k}/{total}] stopped {run.id}: it resumes when the sweep is run again')
             return None
         maxrss = usage.ru_maxrss * (1 if sys.platform == 'darwin' else 1024)
         attempt = dict(returncode=returncode, error=error_line(err, returncode) if returncode else None,
@@ -827,11 +831,11 @@ class Runner:
         self.write_row(row)
         if row['status'] == 'ok':
             bpb = f", val bpb {row['final_val_bpb']:.4f}" if row['final_val_bpb'] is not None else ''
-            print(f"[{k}/{total}] done {run.id}: val loss {row['final_val_loss']:.4f}{bpb}, "
-                  f"{row['trainable']:,} trainable ({row['trainable_nonembedding']:,} non-embedding), "
-                  f"{row['wall_time']:.0f} s", flush=True)
+            say(f"[{k}/{total}] done {run.id}: val loss {row['final_val_loss']:.4f}{bpb}, "
+                f"{row['trainable']:,} trainable ({row['trainable_nonembedding']:,} non-embedding), "
+                f"{row['wall_time']:.0f} s")
         else:
-            print(f"[{k}/{total}] FAILED {run.id}: {row['error']}", flush=True)
+            say(f"[{k}/{total}] FAILED {run.id}: {row['error']}")
         return row
 
     def run_all(self, runs):
