@@ -6,9 +6,9 @@
 # point past an edge that wins (x2 or /2, up to three times), and is reported at its best lr; the runs a conclusion
 # rests on (dense, the seed-noise yardstick, and the four the elephant claims compare) then train two more seeds at
 # that lr, the rest stay at one seed. Each grid is centred on the optimum of an earlier, wider sweep of the same runs
-# (x1/4, x1 and x4, extended up to x128; its machine was replaced before it finished): the embeddings-driven runs
-# want 16-64x the dense learning rate, since the only matrices they train are the embeddings and head.
-# elephant_more_cpu.py adds the post's other forms, SAID and Muon to these runs; elephant_long_cpu.py a 4x phase.
+# (x1/4, x1 and x4, extended up to x128; its machine was replaced before it finished): dense wants 8x learning_rate,
+# the runs whose loss the embeddings and head set 16-64x.
+# elephant_muon_cpu.py adds a Muon column, elephant_more_cpu.py the post's other forms, elephant_long_cpu.py a 4x phase.
 # Budget (2-core EPYC): NOT YET MEASURED (27 grid points, 10 seeds, a few edge points: ~40 runs of 600 steps at
 # 3-4 CPU-minutes a run, about 75 min at --jobs 2).
 #   python sweep.py config/sweeps/elephant_cpu.py --jobs 2 && python report.py results/elephant_cpu
