@@ -4,12 +4,12 @@
 # always train (they are not counted, as in the post). Tuned: every run first trains on seed 1337 at three learning
 # rates a factor 2 apart (multipliers of learning_rate, model.py's derived per-variant multipliers on top), one more
 # point past an edge that wins (x2 or /2, up to three times), and is reported at its best lr; the runs a conclusion
-# rests on (dense, the seed-noise yardstick, and the four the elephant claims compare) then train two more seeds at
+# rests on (dense, the seed-noise yardstick, and the five the elephant claims compare) then train two more seeds at
 # that lr, the rest stay at one seed. Each grid is centred on the optimum of an earlier, wider sweep of the same runs
 # (x1/4, x1 and x4, extended up to x128; its machine was replaced before it finished): dense wants 8x learning_rate,
 # the runs whose loss the embeddings and head set 16-64x.
 # elephant_muon_cpu.py adds a Muon column, elephant_more_cpu.py the post's other forms, elephant_long_cpu.py a 4x phase.
-# Budget (2-core EPYC): NOT YET MEASURED (27 grid points, 10 seeds, a few edge points: ~40 runs of 600 steps at
+# Budget (2-core EPYC): NOT YET MEASURED (27 grid points, 12 seeds, a few edge points: ~40 runs of 600 steps at
 # 3-4 CPU-minutes a run, about 75 min at --jobs 2).
 #   python sweep.py config/sweeps/elephant_cpu.py --jobs 2 && python report.py results/elephant_cpu
 name = 'elephant_cpu'
@@ -20,7 +20,7 @@ _three = [1337, 1338, 1339]
 _around = lambda m: [m / 2, m, m * 2]  # the grid of a run: its earlier optimum and a factor 2 either side
 runs = [
     dict(name='dense', linear='dense', seeds=_three, lr_grid=_around(8)),  # 788k trainable non-embedding
-    dict(name='lora', linear='lora', lr_grid=_around(1)),  # W = W0 (frozen random) + B A, rank 1/4 of break-even
+    dict(name='lora', linear='lora', seeds=_three, lr_grid=_around(1)),  # W = W0 + B A, rank 1/4 of break-even
     dict(name='basis_d5', linear='basis', basis_dim=5, seeds=_three, lr_grid=_around(32)),  # W0 + 5 directions
     dict(name='embeddings_only', linear='frozen', seeds=_three, lr_grid=_around(64)),  # every block matrix frozen
 ] + [dict(name=f'intrinsic_d{d}', linear='intrinsic', intrinsic_dim=d, seeds=_three if d in (5, 1000) else seeds,

@@ -1,13 +1,14 @@
 # elephant_cpu.py and a Muon column, into the same results folder (its finished rows are replayed, not retrained):
 # the two families that have 2-D trainable matrices again with optimizer='muon' (Muon for the blocks' matrices,
 # AdamW for the rest; the lr grid scales muon_lr with learning_rate, on nanochat's 0.02): does the optimizer change
-# a verdict? Dense on three seeds, LoRA on one. elephant_more_cpu.py adds the post's other forms.
-# Budget (2-core EPYC): NOT YET MEASURED (6 grid points and 2 seeds: about 25 min at --jobs 2).
+# a verdict? Three seeds each. elephant_more_cpu.py adds the post's other forms.
+# Budget (2-core EPYC): NOT YET MEASURED (6 grid points and 4 seeds: about 30 min at --jobs 2).
 #   python sweep.py config/sweeps/elephant_muon_cpu.py --jobs 2 && python report.py results/elephant_cpu
 include('config/sweeps/elephant_cpu.py')
 runs += [dict(name='dense_muon', family='dense_muon', linear='dense', optimizer='muon', seeds=_three,
               lr_grid=_around(1)),
-         dict(name='lora_muon', family='lora_muon', linear='lora', optimizer='muon', lr_grid=_around(1))]
+         dict(name='lora_muon', family='lora_muon', linear='lora', optimizer='muon', seeds=_three,
+              lr_grid=_around(1))]
 claims += [
     dict(claim='Muon trains the dense model better than AdamW', source='Jordan et al. 2024',
          a='dense_muon', b='dense', holds_if='a<b'),
