@@ -9,8 +9,8 @@
 # (x1/4, x1 and x4, extended up to x128; its machine was replaced before it finished): dense wants 8x learning_rate,
 # the runs whose loss the embeddings and head set 16-64x.
 # elephant_muon_cpu.py adds a Muon column, elephant_more_cpu.py the post's other forms, elephant_long_cpu.py a 4x phase.
-# Budget (2-core EPYC): NOT YET MEASURED (27 grid points, 12 seeds, a few edge points: ~40 runs of 600 steps at
-# 3-4 CPU-minutes a run, about 75 min at --jobs 2).
+# Budget (2-core EPYC, fresh clone, 2026-12-01): 39 runs (27 grid points, 12 seeds, no edge point), 89 min wall at
+# --jobs 2 (5,336 s while runs trained), 10,082 s CPU; results in docs/results.md and docs/runs/elephant_cpu/.
 #   python sweep.py config/sweeps/elephant_cpu.py --jobs 2 && python report.py results/elephant_cpu
 name = 'elephant_cpu'
 base = dict(block_size=64, max_iters=600, eval_interval=100, eval_iters=10, log_interval=50, warmup_iters=50)
