@@ -1,6 +1,6 @@
 # The intrinsic dimension of a smaller model, where the bracket surely closes (issue 15): intrinsic_dim_cpu.py's
 # bisection on a 2-layer, 64-wide GPT (2 heads of 32, as the default model's), D = 98,304 block weights (the
-# `emulated` column of --dry-run). Tuned the same way: every run on seed 1337 at learning_rate x 1/2, 2, 8 (up
+# `emulated` column of --dry-run). Tuned the same way: every run on seed 1337 at learning_rate x 4, 16, 64 (up
 # to two more points past an edge that wins), counted at its best final val loss; bisection of d in log space from 5
 # to D until hi/lo <= 2; then the references and the two bracketing d on seeds 1338 and 1339. Same training as
 # intrinsic_dim_cpu.py (block 64, 600 iterations).
@@ -17,8 +17,8 @@ base = dict(block_size=64, max_iters=600, eval_interval=100, eval_iters=10, log_
             n_layer=2, n_embd=64, n_head=2, basis_cache=True)
 mode = 'bisect'
 seeds = [1337, 1338, 1339]  # the grid and the bisection on 1337; the others at the bracket only
-# centred on x2: in elephant_cpu's grid of 1/4, 1, 4, x1/4 never won and x4 won for 13 of 16 families
-lr_grid = [1/2, 2, 8]       # multipliers of learning_rate, on the first seed of every run
+# tuned elephant_cpu (docs/results.md): dense's best is x8, embeddings-only's x64, intrinsic d <= 1,000's x32
+lr_grid = [4, 16, 64]       # multipliers of learning_rate, on the first seed of every run
 lr_grid_max_extend = 2      # at most two points past each edge
 bisect = dict(key='intrinsic_dim', lo=5, hi=98_304, ratio=2, probes=8, fraction=0.9, metric='final_val_loss',
               run=dict(linear='intrinsic'),
