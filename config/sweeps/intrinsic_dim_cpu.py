@@ -4,7 +4,7 @@
 # embeddings-only baseline (every block matrix frozen) and dense, bracketed within a factor of 2 (ratio=2) by
 # bisection over d in log space from 5 to D = 786,432, the block matrices' weights (model.py's param_counts: the
 # `emulated` column of --dry-run). Tuned: every run (the two references, the two ends, each probe) first trains on seed
-# 1337 at learning_rate x 1/2, 2 and 8 (up to two more points past an edge that wins) and counts at its best lr; the lr
+# 1337 at learning_rate x 4, 16 and 64 (up to two more points past an edge that wins) and counts at its best lr; the lr
 # is chosen on the final val loss, so that is the metric bisected. Then the references and the two bracketing d train
 # seeds 1338 and 1339 at their best lr, and bisect.json says whether the bracket holds on the seed means.
 # Same training as elephant_cpu.py (block 64, 600 iterations). A step costs more once d passes a layer's size (each
