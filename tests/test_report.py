@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from conftest import run
+from conftest import REPO, run
 
 import report
 import sweep
@@ -330,3 +330,27 @@ def test_a_sweeps_cost_is_the_union_of_its_attempts_wall_time_and_the_sum_of_the
     assert r.returncode == 0, r.stderr
     assert ('Cost of `synth`: 210 s wall (while any of its 3 train.py attempts ran, over every session), 135 s CPU '
             '(user + sys), not counting 1 attempts made before sweep.py recorded CPU time.') in (out / 'report.md').read_text()
+
+
+COMMITTED = sorted((REPO / 'docs' / 'runs').glob('*/results.jsonl'))
+
+
+@pytest.mark.parametrize('rows_path', COMMITTED, ids=lambda p: p.parent.name)
+def test_the_committed_rows_of_a_finished_sweep_give_the_numbers_docs_results_md_prints(rows_path):
+    """docs/runs/<sweep>/ keeps a finished sweep's rows and claims. From them report.py's pipeline gives each run's
+    best lr and tuned loss, and each claim's paired difference and verdict: docs/results.md prints those numbers."""
+    doc = (REPO / 'docs' / 'results.md').read_text()
+    rows = report.load_rows([rows_path.parent])
+    assert rows and all(r['status'] == 'ok' for r in rows)
+    tuning = report.lr_tuning(rows)
+    groups = report.aggregate(report.at_best_lr(rows, tuning), 'final_val_loss')
+    for g in groups:
+        assert report.pm(g['loss'], g['loss_std']) in doc, g['name']
+    for (_, name), t in tuning.items():
+        assert not t['edge'], f'{name}: its best lr is an edge of its grid'
+        assert f"**{t['best']:g}: {t['points'][t['best']][1]:.4f}**" in doc, name
+    meta = json.loads((rows_path.parent / 'sweep.json').read_text())
+    for v in report.verdicts(groups, {meta['name']: meta['claims']}, 'final_val_loss'):
+        p = v['pair']
+        assert f"{p['mean']:+.4f} ± {p['std']:.4f}".replace('-', '−') in doc, v['claim']
+        assert f"±{p['ci95']:.4f} | {'**holds**' if v['verdict'] == 'holds' else v['verdict']} |" in doc, v['claim']
