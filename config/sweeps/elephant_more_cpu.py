@@ -1,12 +1,12 @@
-# elephant_muon_cpu.py (itself elephant_cpu.py and more) and more, into the same results folder (the finished rows
-# are replayed, not retrained): the post's pure form W = sum_k α_k W_k with no W0 (basis_form='pure'), α at random
-# signs ('normal') and all alike ('equal'), both scaled so that W starts at the dense std, on three paired seeds
-# (does the pure form's result depend on the α init?); the FFT projection of the post's last section; SAID (one λ
-# per tensor, inside the d = 1000). Grids are centred on the optima of the earlier, wider sweep (see
-# elephant_cpu.py). elephant_long_cpu.py adds a 4x phase.
-# Budget (2-core EPYC): NOT YET MEASURED (15 grid points and 8 seeds: about 50 min at --jobs 2).
+# elephant_cpu.py and more, into the same results folder (its finished rows are replayed, not retrained): the post's
+# pure form W = sum_k α_k W_k with no W0 (basis_form='pure'), α at random signs ('normal') and all alike ('equal'),
+# both scaled so that W starts at the dense std, on three paired seeds (does the pure form's result depend on the α
+# init?); the FFT projection of the post's last section; SAID (one λ per tensor, inside the d = 1000); LoRA on a
+# second lr axis. Grids are centred on the optima of the earlier, wider sweep (see elephant_cpu.py).
+# elephant_muon_cpu.py adds a Muon column on top.
+# Budget (2-core EPYC): NOT YET MEASURED (18 grid points and 10 seeds: about 60 min at --jobs 2).
 #   python sweep.py config/sweeps/elephant_more_cpu.py --jobs 2 && python report.py results/elephant_cpu
-include('config/sweeps/elephant_muon_cpu.py')
+include('config/sweeps/elephant_cpu.py')
 runs += [dict(name=f'basis_d5_pure_{init}', family='basis_pure', linear='basis', basis_dim=5, basis_form='pure',
               basis_alpha_init=init, seeds=_three, lr_grid=_around(32)) for init in ('normal', 'equal')]
 runs += [dict(name='basis_d5_fft', linear='basis', basis_dim=5, basis_projection='fft', lr_grid=_around(64)),
@@ -14,6 +14,10 @@ runs += [dict(name='basis_d5_fft', linear='basis', basis_dim=5, basis_projection
               seeds=_three, lr_grid=_around(32)),
          dict(name='intrinsic_d1000_said', family='intrinsic_said', linear='intrinsic', intrinsic_dim=1000,
               intrinsic_said=True, seeds=_three, lr_grid=_around(32))]
+# LoRA's best single lr (x1) trains its embeddings 8x slower than dense's (x8): with variant_lr_mult = 1/8 the factors
+# keep their rate at x8 while the embeddings and head get dense's. A second lr axis, on three paired seeds.
+runs += [dict(name='lora_slow_factors', family='lora', linear='lora', variant_lr_mult=1/8, seeds=_three,
+              lr_grid=_around(8))]
 claims += [
     dict(claim="the pure form W = Σ α_k W_k is fickle to its α init", source=_post,
          a='basis_d5_pure_normal', b='basis_d5_pure_equal', holds_if='a!=b', margin=0.02),
