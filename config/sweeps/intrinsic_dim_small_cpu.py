@@ -4,11 +4,8 @@
 # to two more points past an edge that wins), counted at its best final val loss; bisection of d in log space from 5
 # to D until hi/lo <= 2; then the references and the two bracketing d on seeds 1338 and 1339. Same training as
 # intrinsic_dim_cpu.py (block 64, 600 iterations).
-# Budget (2-core EPYC, idle): NOT YET MEASURED. Estimate: --dry-run says 12 grid points for the references and
-# ends, about 4 probes of 3 points, 8 seed runs: 32 runs if no lr edge wins (at most 48). Measured one-thread on a
-# loaded machine, a step of this model costs 1/4 of the default model's dense step (d = 5: 1.8x its own dense step,
-# d = D: 3.3x), so about 20-60 s a run idle: about 25-40 min in all, at the speed the VM had in November; it runs
-# ~3x slower in December (docs/results.md): about 2 CPU-hours.
+# Budget (2-core EPYC, fresh clone, 2026-12-01): 21 runs, 762 s wall at --jobs 2, 1,323 s CPU. d = D missed the
+# target on seed 1337 (87.5% of the gap), so the bisection had nothing to halve: docs/results.md.
 #   python sweep.py config/sweeps/intrinsic_dim_small_cpu.py && python report.py results/intrinsic_dim_small_cpu
 # basis_cache=True keeps the projection's random parts as buffers instead of redrawing them every step: the same
 # projection (outputs and gradients agree, tests/test_model_basis.py), a quarter less time a step on this CPU.
