@@ -11,10 +11,11 @@
 # elephant_more_cpu.py adds the post's other forms, elephant_muon_cpu.py a Muon column, elephant_long_cpu.py a 4x phase.
 # Budget (2-core EPYC, fresh clone, 2026-12-01): 39 runs (27 grid points, 12 seeds, no edge point), 89 min wall at
 # --jobs 2 (5,336 s while runs trained), 10,082 s CPU; results in docs/results.md and docs/runs/elephant_cpu/.
-#   python sweep.py config/sweeps/elephant_cpu.py --jobs 2 && python report.py results/elephant_cpu
+#   python sweep.py config/sweeps/elephant_cpu.py && python report.py results/elephant_cpu
 name = 'elephant_cpu'
 base = dict(block_size=64, max_iters=600, eval_interval=100, eval_iters=10, log_interval=50, warmup_iters=50)
 seeds = [1337]
+jobs = 2                    # two train.py at a time, one thread each: 2 cores kept busy through evals and saves
 lr_grid_max_extend = 3
 _three = [1337, 1338, 1339]
 _around = lambda m: [m / 2, m, m * 2]  # the grid of a run: its earlier optimum and a factor 2 either side

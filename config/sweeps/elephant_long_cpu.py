@@ -2,7 +2,7 @@
 # thousand-parameter verdict again at 4x dense's compute: embeddings-only and intrinsic d = 1,000, three seeds each,
 # at their best lr from the short budget (not re-tuned: a verdict that flips at 4x says so).
 # Budget (2-core EPYC): NOT YET MEASURED (six runs of 4-5.7x a short run's tokens: about 45 min at --jobs 2).
-#   python sweep.py config/sweeps/elephant_long_cpu.py --jobs 2 && python report.py results/elephant_cpu
+#   python sweep.py config/sweeps/elephant_long_cpu.py && python report.py results/elephant_cpu
 include('config/sweeps/elephant_muon_cpu.py')
 # the thousand-parameter verdict again at 4x dense's compute (C_actual; a run that computes less per token trains
 # on more tokens), each run at its best lr from the short budget: embeddings-only computes 0.7x dense per token, so

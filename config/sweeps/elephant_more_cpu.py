@@ -5,7 +5,7 @@
 # second lr axis. Grids are centred on the optima of the earlier, wider sweep (see elephant_cpu.py).
 # elephant_muon_cpu.py adds a Muon column on top.
 # Budget (2-core EPYC): NOT YET MEASURED (18 grid points and 10 seeds: about 60 min at --jobs 2).
-#   python sweep.py config/sweeps/elephant_more_cpu.py --jobs 2 && python report.py results/elephant_cpu
+#   python sweep.py config/sweeps/elephant_more_cpu.py && python report.py results/elephant_cpu
 include('config/sweeps/elephant_cpu.py')
 runs += [dict(name=f'basis_d5_pure_{init}', family='basis_pure', linear='basis', basis_dim=5, basis_form='pure',
               basis_alpha_init=init, seeds=_three, lr_grid=_around(32)) for init in ('normal', 'equal')]

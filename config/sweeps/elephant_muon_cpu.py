@@ -6,7 +6,7 @@
 # Budget (2-core EPYC): NOT YET MEASURED (6 grid points and 4 seeds). A step costs ~5x dense's AdamW step on this CPU
 # (1.5 s against 0.3 at --jobs 2: torch.optim.Muon runs Newton-Schulz in bfloat16, slow on a CPU), ~15 CPU-min a
 # run: about 75 min at --jobs 2.
-#   python sweep.py config/sweeps/elephant_muon_cpu.py --jobs 2 && python report.py results/elephant_cpu
+#   python sweep.py config/sweeps/elephant_muon_cpu.py && python report.py results/elephant_cpu
 include('config/sweeps/elephant_more_cpu.py')
 runs += [dict(name='dense_muon', family='dense_muon', linear='dense', optimizer='muon', seeds=_three,
               lr_grid=_around(1)),

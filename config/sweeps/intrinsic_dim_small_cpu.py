@@ -13,6 +13,7 @@ name = 'intrinsic_dim_small_cpu'
 base = dict(block_size=64, max_iters=600, eval_interval=100, eval_iters=10, log_interval=50, warmup_iters=50,
             n_layer=2, n_embd=64, n_head=2, basis_cache=True)
 mode = 'bisect'
+jobs = 2                    # two train.py at a time, one thread each: 2 cores kept busy through evals and saves
 seeds = [1337, 1338, 1339]  # the grid and the bisection on 1337; the others at the bracket only
 # tuned elephant_cpu (docs/results.md): dense's best is x8, embeddings-only's x64, intrinsic d <= 1,000's x32
 lr_grid = [4, 16, 64]       # multipliers of learning_rate, on the first seed of every run
