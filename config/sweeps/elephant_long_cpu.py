@@ -4,7 +4,5 @@
 # Budget (2-core EPYC): NOT YET MEASURED (six runs of 4-5.7x a short run's tokens: about 45 min at --jobs 2).
 #   python sweep.py config/sweeps/elephant_long_cpu.py && python report.py results/elephant_cpu
 include('config/sweeps/elephant_muon_cpu.py')
-# the thousand-parameter verdict again at 4x dense's compute (C_actual; a run that computes less per token trains
-# on more tokens), each run at its best lr from the short budget: embeddings-only computes 0.7x dense per token, so
-# its long run trains 5.7x the tokens
+# C_actual: a run that computes less per token trains on more tokens (embeddings-only 0.7x dense: 5.7x the tokens)
 long = dict(factor=4, runs=['embeddings_only', 'intrinsic_d1000'], reference='dense')

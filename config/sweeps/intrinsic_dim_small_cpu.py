@@ -1,4 +1,4 @@
-# The intrinsic dimension of a smaller model, where the bracket surely closes (issue 15): intrinsic_dim_cpu.py's
+# The intrinsic dimension of a smaller model, where the bracket should close (issue 15): intrinsic_dim_cpu.py's
 # bisection on a 2-layer, 64-wide GPT (2 heads of 32, as the default model's), D = 98,304 block weights (the
 # `emulated` column of --dry-run). Tuned the same way: every run on seed 1337 at learning_rate x 4, 16, 64 (up
 # to two more points past an edge that wins), counted at its best final val loss; bisection of d in log space from 5
