@@ -8,7 +8,7 @@
 # that lr, the rest stay at one seed. Each grid is centred on the optimum of an earlier, wider sweep of the same runs
 # (x1/4, x1 and x4, extended up to x128; its machine was replaced before it finished): dense wants 8x learning_rate,
 # the runs whose loss the embeddings and head set 16-64x.
-# elephant_more_cpu.py adds the post's other forms, elephant_muon_cpu.py a Muon column, elephant_long_cpu.py a 4x phase.
+# elephant_muon_cpu.py adds a Muon column, elephant_more_cpu.py the post's other forms, elephant_long_cpu.py a 4x phase.
 # Budget (2-core EPYC, fresh clone, 2026-12-01): 39 runs (27 grid points, 12 seeds, no edge point), 89 min wall at
 # --jobs 2 (5,336 s while runs trained), 10,082 s CPU; results in docs/results.md and docs/runs/elephant_cpu/.
 #   python sweep.py config/sweeps/elephant_cpu.py && python report.py results/elephant_cpu

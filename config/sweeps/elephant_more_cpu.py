@@ -1,12 +1,12 @@
-# elephant_cpu.py and more, into the same results folder (its finished rows are replayed, not retrained): the post's
-# pure form W = sum_k α_k W_k with no W0 (basis_form='pure'), α at random signs ('normal') and all alike ('equal'),
-# both scaled so that W starts at the dense std, on three paired seeds (does the pure form's result depend on the α
-# init?); the FFT projection of the post's last section; SAID (one λ per tensor, inside the d = 1000); LoRA on a
-# second lr axis. Grids are centred on the optima of the earlier, wider sweep (see elephant_cpu.py).
-# elephant_muon_cpu.py adds a Muon column on top.
+# elephant_muon_cpu.py (itself elephant_cpu.py and a Muon column) and more, into the same results folder (its finished
+# rows are replayed, not retrained): the post's pure form W = sum_k α_k W_k with no W0 (basis_form='pure'), α at
+# random signs ('normal') and all alike ('equal'), both scaled so that W starts at the dense std, on three paired
+# seeds (does the pure form's result depend on the α init?); the FFT projection of the post's last section; SAID (one
+# λ per tensor, inside the d = 1000); LoRA on a second lr axis. Grids are centred on the optima of the earlier, wider
+# sweep (see elephant_cpu.py). elephant_long_cpu.py adds a 4x phase on top.
 # Budget (2-core EPYC): NOT YET MEASURED (18 grid points and 10 seeds: about 60 min at --jobs 2).
 #   python sweep.py config/sweeps/elephant_more_cpu.py && python report.py results/elephant_cpu
-include('config/sweeps/elephant_cpu.py')
+include('config/sweeps/elephant_muon_cpu.py')
 runs += [dict(name=f'basis_d5_pure_{init}', family='basis_pure', linear='basis', basis_dim=5, basis_form='pure',
               basis_alpha_init=init, seeds=_three, lr_grid=_around(32)) for init in ('normal', 'equal')]
 runs += [dict(name='basis_d5_fft', linear='basis', basis_dim=5, basis_projection='fft', lr_grid=_around(64)),

@@ -1,13 +1,12 @@
-# elephant_more_cpu.py (itself elephant_cpu.py and more) and a Muon column, into the same results folder (the
-# finished rows are replayed, not retrained): the two families that have 2-D trainable matrices again with
-# optimizer='muon' (Muon for the blocks' matrices, AdamW for the rest; the lr grid scales muon_lr with
-# learning_rate, on nanochat's 0.02): does the optimizer change a verdict? Three seeds each. elephant_long_cpu.py
-# adds a 4x phase on top.
+# elephant_cpu.py and a Muon column, into the same results folder (the finished rows are replayed, not retrained): the
+# two families that have 2-D trainable matrices again with optimizer='muon' (Muon for the blocks' matrices, AdamW for
+# the rest; the lr grid scales muon_lr with learning_rate, on nanochat's 0.02): does the optimizer change a verdict?
+# Three seeds each. elephant_more_cpu.py adds the pure form, FFT, SAID and LoRA's second lr axis on top.
 # Budget (2-core EPYC): NOT YET MEASURED (6 grid points and 4 seeds). A step costs ~5x dense's AdamW step on this CPU
 # (1.5 s against 0.3 at --jobs 2: torch.optim.Muon runs Newton-Schulz in bfloat16, slow on a CPU), ~15 CPU-min a
 # run: about 75 min at --jobs 2.
 #   python sweep.py config/sweeps/elephant_muon_cpu.py && python report.py results/elephant_cpu
-include('config/sweeps/elephant_more_cpu.py')
+include('config/sweeps/elephant_cpu.py')
 runs += [dict(name='dense_muon', family='dense_muon', linear='dense', optimizer='muon', seeds=_three,
               lr_grid=_around(1)),
          dict(name='lora_muon', family='lora_muon', linear='lora', optimizer='muon', seeds=_three,
