@@ -605,7 +605,8 @@ def bisect_markdown(d, b):
     """The section of one bisect.json (sweep.py run_bisect): the definition, the answer and bracket, every probe,
     and the seeds at the bracket."""
     key, metric, frac = b['key'], b['metric'], b['fraction']
-    seed = f" on seed {b['seed']}" if b.get('seed') is not None else ''
+    seed = f" on seed {b['seed']}" if b.get('seed') is not None else \
+        f" on the mean of seeds {', '.join(map(str, b['seeds']))}" if b.get('seeds') else ''
     tuned = ' at its best learning rate' if b.get('lr_mult') else ''
     lines = [f'## Bisection ({Path(d).name})', '',
              f"Definition: the smallest `{key}` whose run{tuned} closes {frac:.0%} of the {metric} gap between "
@@ -635,8 +636,8 @@ def bisect_markdown(d, b):
                      f"{'-' if gap(l) is None else format(gap(l), '.1%')} |")
     at = b.get('at_seeds')
     if at:
-        lines += ['', f"Seeds {', '.join(map(str, at['seeds']))} at the references and the bracket (best lr of "
-                      f"the first seed); mean ± sample std over the seeds where every one of these runs "
+        lines += ['', f"Seeds {', '.join(map(str, at['seeds']))} at the references and the probes (the best lr "
+                      f"of the first seed); mean ± sample std over the seeds where every one of these runs "
                       f"succeeded.", '',
                   f"| run | {key} | lr multiplier | {metric} per seed | mean ± std |", '|---|---|---|---|---|']
         for name, r in at['runs'].items():
@@ -652,8 +653,9 @@ def bisect_markdown(d, b):
 
 
 def plot_bisect(b, path):
-    """The bisected metric against the bisected value (log x): every probe on the bisection's seed at its best lr,
-    the two references and the target as horizontal lines, the bracket's seed means with their std."""
+    """The bisected metric against the bisected value (log x): every probe at its best lr (the seed mean, or one
+    seed's loss in a bisect.json from before decisions were made on means), the two references and the target as
+    horizontal lines, the seed means with their std."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7.5, 5))
     pts = sorted((v, l) for v, l in b.get('probes', []) if l is not None)
@@ -668,10 +670,10 @@ def plot_bisect(b, path):
             ax.axhline(loss, ls=style, color=color, lw=1, label=f'{label} {loss:.4f}')
     at = b.get('at_seeds')
     if at:
-        bracket = [r for r in at['runs'].values() if r['value'] is not None and r['mean'] is not None]
-        ax.errorbar([r['value'] for r in bracket], [r['mean'] for r in bracket],
-                    yerr=[r['std'] or 0 for r in bracket], fmt='s', color='C1', ms=6, capsize=4,
-                    label=f"bracket, mean ± std over seeds {', '.join(map(str, at['seeds']))}")
+        probed = [r for r in at['runs'].values() if r['value'] is not None and r['mean'] is not None]
+        ax.errorbar([r['value'] for r in probed], [r['mean'] for r in probed],
+                    yerr=[r['std'] or 0 for r in probed], fmt='none', color='C1', capsize=4,
+                    label=f"± std over seeds {', '.join(map(str, at['seeds']))}")
         if at['target'] is not None:
             ax.axhline(at['target'], ls=':', color='C1', lw=1, label=f"target on the seed means {at['target']:.4f}")
     ax.set_xscale('log')

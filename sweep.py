@@ -551,18 +551,18 @@ def bisect_plan(sweep, defaults):
     # each probe halves the bracket in log space: k probes leave log(hi/lo) / 2^k
     k = cap if ratio is None else \
         min(cap, max(0, math.ceil(math.log2(math.log(b['hi'] / b['lo']) / math.log(ratio)))))
-    per_probe = len(sweep.lr_grid) if sweep.lr_grid else 1
-    seeds = 4 * (len(sweep.seeds) - 1)
-    fewest = len(runs) + k * per_probe + seeds
+    per_probe = (len(sweep.lr_grid) if sweep.lr_grid else 1) + len(sweep.seeds) - 1
+    fewest = len(runs) + 4 * (len(sweep.seeds) - 1) + k * per_probe
     most = fewest + 2 * sweep.lr_grid_max_extend * (sum(g is not None for g in grids) + (k if sweep.lr_grid else 0))
     steps = f'about {k} probes until hi/lo <= {ratio:g} (at most {cap})' if ratio is not None else \
         f'at most {cap} probes'
-    tuned = f"each tuned on lr x {', '.join(f'{m:g}' for m in sweep.lr_grid)}" if sweep.lr_grid else 'untuned'
-    then = f'; then the references and the two bracketing values on seeds {sweep.seeds[1:]}' if seeds else ''
+    tuned = f"each tuned on lr x {', '.join(f'{m:g}' for m in sweep.lr_grid)} on seed {seed0}" if sweep.lr_grid \
+        else 'untuned'
     count = f'{fewest} runs in all' + (f' if no lr edge wins (at most {most})' if most > fewest else '')
-    note = (f"then bisection of {b['key']} in log space between {b['lo']} and {b['hi']} on seed {seed0} for the "
-            f"smallest value that closes {b.get('fraction', 0.9):.0%} of the gap between {b['low_ref'].name} and "
-            f"{b['high_ref'].name}: {steps}, {tuned}{then}. {count}")
+    note = (f"then bisection of {b['key']} in log space between {b['lo']} and {b['hi']} for the smallest value "
+            f"whose mean over seeds {sweep.seeds} closes {b.get('fraction', 0.9):.0%} of the gap between "
+            f"{b['low_ref'].name} and {b['high_ref'].name}: {steps}, {tuned}, the other seeds at its best lr. "
+            f"{count}")
     return runs, note
 
 
@@ -876,15 +876,14 @@ def mean_metric(rows, metric):
 def run_bisect(sweep, runner):
     """The smallest value of bisect['key'] in [lo, hi] whose run closes `fraction` of the gap between the two
     reference runs: target = L_low - fraction (L_low - L_high) on the bisect metric. Assumes the metric falls as
-    the value grows. The bisection runs on the sweep's first seed: the references and the two ends first (one
-    batch), then the geometric midpoint of the bracket (lo misses the target, hi meets it), one probe after the
+    the value grows. Every decision is made on the mean over the sweep's seeds (paired: the same seeds for every
+    run), since one seed's spread can be as large as the gap left to close: the references and the two ends first
+    (one batch), then the geometric midpoint of the bracket (lo misses the target, hi meets it), one probe after the
     other, until hi/lo <= ratio (without a ratio: until no value lies between), at most `probes` times. With an
-    lr_grid each of these runs is tuned as grid mode tunes a run (tune_lr: its grid points in one batch, an edge
-    that wins extended) and counts at its best lr. Then the references and the values that bound the answer
-    (the bracket; one end when lo already meets the target or hi misses it) train the other seeds at their best
-    lr, and bisect.json says whether the bracket holds on the seed means. Every run has its row, so a re-run
-    replays the finished ones from results.jsonl and goes on. Writes results/<sweep>/bisect.json; returns its
-    dict, or None when the sweep is stopping."""
+    lr_grid each run is tuned on the first seed as grid mode tunes a run (tune_lr: its grid points in one batch, an
+    edge that wins extended) and trains the other seeds at its best lr. at_seeds lists every run's per-seed losses.
+    Every run has its row, so a re-run replays the finished ones from results.jsonl and goes on. Writes
+    results/<sweep>/bisect.json; returns its dict, or None when the sweep is stopping."""
     b = sweep.bisect
     metric, fraction, ratio = b.get('metric', 'best_val_loss'), b.get('fraction', 0.9), b.get('ratio')
     integer, seed0 = b.get('integer', True), sweep.seeds[0]
@@ -898,31 +897,37 @@ def run_bisect(sweep, runner):
             return next(r for r in expand(sweep, [e]) if r.seed == seed)
         return None if best[e.name] is None else lr_run(sweep, e, best[e.name], seed, defaults)
 
-    def on_first_seed(entries):
-        """{name: metric on the first seed at the best lr (None: failed)}, or None when the sweep is stopping."""
+    def measure(entries):
+        """{name: the metric's mean over the seeds at the best lr (None: a run failed)}, or None when the sweep is
+        stopping. Tunes on the first seed, then the other seeds in one batch."""
         out = tune_lr(sweep, runner, [e for e in entries if tuned(e)],
                       [run_at(e, seed0) for e in entries if not tuned(e)], defaults)
         if out is None:
             return None
         best.update(out[0])
+        runs = {e.name: [run_at(e, s) for s in sweep.seeds] for e in entries}
+        rows = runner.run_all([r for rs in runs.values() for r in rs[1:] if r is not None])
+        if runner.stopping:
+            return None
+        rows.update(out[2])
         losses = {}
         for e in entries:
-            run = run_at(e, seed0)
-            losses[e.name] = None if run is None else mean_metric([out[2].get(run.id)], metric)
+            rs = runs[e.name]
+            losses[e.name] = None if None in rs else mean_metric([rows.get(r.id) for r in rs], metric)
             m = best.get(e.name)
             lr = f" at lr x{'-' if m is None else f'{m:g}'} of {', '.join(f'{p:g}' for p in out[1][e.name])}" \
                 if tuned(e) else ''
             print(f"bisect: {e.name}: {metric} {'failed' if losses[e.name] is None else f'{losses[e.name]:.4f}'}"
-                  f"{lr}", flush=True)
+                  f" (mean of {len(sweep.seeds)} seeds){lr}", flush=True)
         return losses
 
     lo_entry, lo = bisect_run(sweep, b['lo'])
     hi_entry, hi = bisect_run(sweep, b['hi'])
     refs = [b['low_ref'], b['high_ref']]
-    losses = on_first_seed(refs + [lo_entry, hi_entry])
+    losses = measure(refs + [lo_entry, hi_entry])
     if losses is None:
         return None
-    result = dict(sweep=sweep.name, key=b['key'], metric=metric, fraction=fraction, ratio=ratio, seed=seed0,
+    result = dict(sweep=sweep.name, key=b['key'], metric=metric, fraction=fraction, ratio=ratio, seeds=sweep.seeds,
                   low_ref=refs[0].name, high_ref=refs[1].name, low_ref_loss=losses[refs[0].name],
                   high_ref_loss=losses[refs[1].name], probes=[], lr_mult=best, answer=None, reached=False,
                   bracket=None)
@@ -948,7 +953,7 @@ def run_bisect(sweep, runner):
             if integer and not lo < mid < hi or not integer and hi / lo < 1.01:
                 break
             entry, value = bisect_run(sweep, mid)
-            got = on_first_seed([entry])
+            got = measure([entry])
             if got is None:
                 return None
             probes.append((value, got[entry.name]))
@@ -963,20 +968,20 @@ def run_bisect(sweep, runner):
             result.update(answer=hi, reached=True, bracket=[lo, hi])
             if ratio is not None and hi / lo > ratio:
                 result['note'] = f"probes={b.get('probes', 8)} ran out before hi/lo <= {ratio:g}"
-    if 'error' not in result and len(sweep.seeds) > 1:
-        at = seeds_at_bracket(sweep, runner, refs + [bisect_run(sweep, v)[0] for v in result['bracket']
-                                                     if v is not None], run_at, result)
+    if 'error' not in result:
+        at = at_every_seed(sweep, runner, refs + [bisect_run(sweep, v)[0] for v, _ in sorted(probes)], run_at,
+                              result)
         if at is None:
             return None
         result['at_seeds'] = at
     return finish_bisect(sweep, runner, result)
 
 
-def seeds_at_bracket(sweep, runner, entries, run_at, result):
-    """The references and the bracketing values (entries) on every seed, at their best lr: per run its loss on each
-    seed and their mean ± sample std, the target from the references' means, and whether the bracket holds on the
-    means (lo above the target, hi at or below it). Means are over the seeds where every one of these runs
-    succeeded, so that each is paired with the same references. None when the sweep is stopping."""
+def at_every_seed(sweep, runner, entries, run_at, result):
+    """The references and every probed value (entries) on every seed, at their best lr (rows replayed): per run
+    its loss on each seed and their mean ± sample std, the target from the references' means, and whether the
+    bracket holds on the means (lo above the target, hi at or below it). Means are over the seeds where every one
+    of these runs succeeded, so that each is paired with the same references. None when the sweep is stopping."""
     runs = {e.name: [run_at(e, s) for s in sweep.seeds] for e in entries}
     rows = runner.run_all([r for rs in runs.values() for r in rs])
     if runner.stopping:
@@ -1006,7 +1011,8 @@ def finish_bisect(sweep, runner, result):
         lo, hi = result['bracket']
         print(f"bisect: smallest {result['key']} meeting {result['metric']} <= {result['target']:.4f} "
               f"({result['fraction']:.0%} of the gap {result['low_ref']} {result['low_ref_loss']:.4f} -> "
-              f"{result['high_ref']} {result['high_ref_loss']:.4f}) on seed {result['seed']}: {result['answer']}"
+              f"{result['high_ref']} {result['high_ref_loss']:.4f}) on the mean of seeds {result['seeds']}: "
+              f"{result['answer']}"
               + (f' (bracket {lo} .. {hi})' if lo is not None else ''), flush=True)
     else:
         print(f"bisect: no answer: {result.get('error') or result.get('note')}", flush=True)

@@ -268,7 +268,7 @@ def test_report_reads_the_sweep_file_s_claims_and_gap_and_prints_the_verdicts(tm
 
 def test_a_bisect_folder_gets_a_loss_vs_value_figure_and_a_section_with_the_definition_and_the_seeds(tmp_path):
     """bisect.json and the rows as sweep.py's tuned bisection writes them (run_bisect on synthetic losses): the
-    figure bisect_<sweep>.png, the definition next to Li et al.'s, every probe, the seeds at the bracket."""
+    figure bisect_<sweep>.png, the definition next to Li et al.'s, every probe on the seed means, every seed."""
     out = tmp_path / 'synth'
     out.mkdir()
     s = sweep.Sweep(name='synth', path='t.py', base_files=[], base={}, runs=[], seeds=[1, 2, 3], mode='bisect',
@@ -306,8 +306,10 @@ def test_a_bisect_folder_gets_a_loss_vs_value_figure_and_a_section_with_the_defi
     assert 'Li, Farkhoor, Liu, Yosinski 2018 ("Measuring the Intrinsic Dimension of Objective Landscapes")' in md
     assert "90% of the dense model's performance (accuracy)" in md
     assert f'**{hi}**; bracket {lo} < intrinsic_dim ≤ {hi} (hi/lo = {hi / lo:.2g}).' in md
-    for v, loss in b['probes']:                                       # every probe at its best lr, with its gap
-        gap = (2.3 - loss) / 0.8
+    assert '| intrinsic_dim | final_val_loss on the mean of seeds 1, 2, 3 | lr multiplier | gap closed |' in md
+    for v, loss in b['probes']:                          # every probe at its best lr, its seed mean, with its gap
+        assert loss == pytest.approx(2.3 - 0.8 * math.log10(v) / 5 + 0.01)
+        gap = (2.31 - loss) / 0.8
         assert f'| {v} | {loss:.4f} | 1 | {gap:.1%} |' in md
     top = 2.3 - 0.8 * math.log10(hi) / 5
     assert (f'| intrinsic_dim={hi} | {hi} | 1 | 1: {top:.4f}, 2: {top + 0.01:.4f}, 3: {top + 0.02:.4f} | '

@@ -231,12 +231,14 @@ def test_bisect_finds_the_smallest_value_that_closes_the_gap(tmp_path, tiny_data
     probed = [v for v, _ in result['probes'][2:]]
     assert probed[0] == 316                                                 # the geometric midpoint first
     assert len(probed) <= 20 and all(10 < v < 10000 for v in probed)
-    # the bisection runs on the first seed; the second seed only at the references and the bracket
-    assert runner.ran == ['emb-s1', 'dense-s1', 'intrinsic_dim=10-s1', 'intrinsic_dim=10000-s1'] + \
-        [f'intrinsic_dim={v}-s1' for v in probed] + ['emb-s2', 'dense-s2', 'intrinsic_dim=3981-s2',
-                                                     'intrinsic_dim=3982-s2']
+    # every run on both seeds (each decision is on their mean): the first seed, then the second, probe by probe
+    ends = ['emb', 'dense', 'intrinsic_dim=10', 'intrinsic_dim=10000']
+    assert runner.ran == [f'{n}-s{s}' for s in (1, 2) for n in ends] + \
+        [f'intrinsic_dim={v}-s{s}' for v in probed for s in (1, 2)]
     saved = json.loads((tmp_path / 'bisect.json').read_text())
-    assert saved['answer'] == 3982 and saved['at_seeds']['holds'] is True
+    assert saved['answer'] == 3982 and saved['at_seeds']['holds'] is True and saved['seeds'] == [1, 2]
+    assert list(saved['at_seeds']['runs']) == ['emb', 'dense'] + [f'intrinsic_dim={v}' for v in sorted([10, 10000] +
+                                                                                                        probed)]
 
 
 SWEEP_FILES = sorted((REPO / 'config' / 'sweeps').glob('*.py'))
@@ -504,12 +506,14 @@ def test_tuned_probes_count_at_their_best_lr_and_the_bisection_follows_that_loss
     assert result['lr_mult']['emb'] == result['lr_mult']['dense'] == 1.0
     grid = lambda name, mults: [f'{name}-lr{m:g}-s1' for m in mults]
     refs_ends = ['emb', 'dense', 'intrinsic_dim=5', 'intrinsic_dim=100000']
+    seeds = lambda names: [f'{n}-lr{best(n)}-s{s}' for n in names for s in (2, 3)]
     assert runner.batches[0] == [p for n in refs_ends for p in grid(n, (0.25, 1, 4))]   # one batch, in parallel
     assert runner.batches[1] == [p for n in refs_ends[2:] for p in grid(n, (8,))]       # a winning edge, once
+    assert runner.batches[2] == seeds(refs_ends)                # the other seeds at the best lr, one batch
     first = f"intrinsic_dim={result['probes'][2][0]}"
     assert result['probes'][2][0] == 707                                        # sqrt(5 x 100000)
-    assert runner.batches[2:4] == [grid(first, (0.25, 1, 4)), grid(first, (8,))]        # then probe by probe
-    assert len(runner.batches) == 2 + 2 * (len(result['probes']) - 2) + 1               # + the seeds' batch
+    assert runner.batches[3:6] == [grid(first, (0.25, 1, 4)), grid(first, (8,)), seeds([first])]  # probe by probe
+    assert len([b for b in runner.batches if b]) == 3 + 3 * (len(result['probes']) - 2)
 
     untuned = sw.run_bisect(bisect_sweep(tmp_path, tiny_data, seeds=[1]), BisectRunner(loss, {}, tmp_path / 'u'))
     assert not untuned['reached'] and untuned['note'] == 'hi=100000 does not meet the target: widen the range'
@@ -534,29 +538,30 @@ def test_a_bisection_with_a_ratio_stops_once_hi_over_lo_is_within_it(tmp_path, t
     assert capped['bracket'] == widths[1][1] and capped['note'] == 'probes=2 ran out before hi/lo <= 2'
 
 
-def test_only_the_references_and_the_bracketing_values_train_the_other_seeds(tmp_path, tiny_data):
-    shift = lambda name, seed: 0.01 * (seed - 1)               # every run a little worse on later seeds
+def test_every_decision_is_made_on_the_seed_means_not_on_the_first_seed(tmp_path, tiny_data):
+    # the intrinsic runs are 0.3 worse than d_loss on seed 1 and 0.15 better on seeds 2 and 3: on the mean exactly
+    # d_loss, so the bracket is the seed-free one (90% of the gap from 10^4.5), where seed 1 alone would put it higher
+    shift = lambda name, seed: name.startswith('intrinsic') * (0.3 if seed == 1 else -0.15)
     loss = lambda name, m, seed: d_loss(name) + 0.5 * math.log2((m or 1) / 4) ** 2 + shift(name, seed)
     runner = BisectRunner(loss, {}, tmp_path / 'r')
     result = sw.run_bisect(bisect_sweep(tmp_path, tiny_data, **TUNED), runner)
+    clean = sw.run_bisect(bisect_sweep(tmp_path, tiny_data, **TUNED),
+                          BisectRunner(lambda n, m, s: d_loss(n) + 0.5 * math.log2((m or 1) / 4) ** 2, {}, tmp_path / 'c'))
     lo, hi = result['bracket']
-    names = ['emb', 'dense', f'intrinsic_dim={lo}', f'intrinsic_dim={hi}']
-    assert runner.batches[-1] == [f'{n}-lr4-s{s}' for n in names for s in (2, 3)]   # at the best lr, one batch
-    assert not [r for r in runner.trained[:-8] if not r.endswith('-s1')]          # nothing else off the first seed
+    assert [lo, hi] == clean['bracket'] and lo < 10 ** 4.5 <= hi
+    for value, l in result['probes']:
+        assert l == pytest.approx(d_loss(f'intrinsic_dim={value}'))            # the mean, not seed 1's loss
+    off_first = [r for r in runner.trained if not r.endswith('-s1')]
+    assert off_first and all('-lr4-' in r for r in off_first)                   # other seeds at the best lr only
     at = json.loads((tmp_path / 'r' / 'bisect.json').read_text())['at_seeds']
+    names = ['emb', 'dense'] + [f'intrinsic_dim={v}' for v, _ in sorted(result['probes'])]
     assert at['seeds'] == [1, 2, 3] and list(at['runs']) == names
     top = at['runs'][f'intrinsic_dim={hi}']
     assert top['value'] == hi and top['lr_mult'] == 4.0
-    assert top['losses'] == pytest.approx({str(s): d_loss(names[3]) + 0.01 * (s - 1) for s in (1, 2, 3)})
-    assert top['mean'] == pytest.approx(d_loss(names[3]) + 0.01) and top['std'] == pytest.approx(0.01)
-    assert at['target'] == pytest.approx(1.21) and at['holds'] is True          # from the references' seed means
-
-    # later seeds move the intrinsic runs, not the references, below the target: the bracket fails on the means
-    shift = lambda name, seed: -0.5 * (seed > 1) * name.startswith('intrinsic')
-    result = sw.run_bisect(bisect_sweep(tmp_path, tiny_data, **TUNED), BisectRunner(loss, {}, tmp_path / 'f'))
-    at = result['at_seeds']
-    assert result['bracket'] == [lo, hi] and at['target'] == pytest.approx(1.2) and at['holds'] is False
-    assert at['runs'][f'intrinsic_dim={lo}']['mean'] < 1.2
+    assert top['losses'] == pytest.approx({str(s): d_loss(f'intrinsic_dim={hi}') + shift('intrinsic', s)
+                                           for s in (1, 2, 3)})
+    assert top['mean'] == pytest.approx(d_loss(f'intrinsic_dim={hi}')) and top['std'] == pytest.approx(0.45 / 3 ** .5)
+    assert at['target'] == pytest.approx(1.2) and at['holds'] is True           # from the references' seed means
 
 
 def test_a_tuned_bisection_killed_at_any_point_resumes_to_the_same_sequence_of_runs(tmp_path, tiny_data):
@@ -584,7 +589,9 @@ def test_a_probe_that_fails_at_every_lr_ends_the_bisection_with_an_error_and_no_
     result = sw.run_bisect(bisect_sweep(tmp_path, tiny_data, **TUNED), runner)
     assert result['error'] == 'the probe intrinsic_dim=707 failed' and not result['reached']
     assert result['probes'][-1] == (707, None) and result['lr_mult']['intrinsic_dim=707'] is None
-    assert 'at_seeds' not in result and all(r.endswith('-s1') for r in runner.trained)
+    assert 'at_seeds' not in result
+    assert [r for r in runner.trained if r.startswith('intrinsic_dim=707')] == \
+        [f'intrinsic_dim=707-lr{m:g}-s1' for m in (0.25, 1, 4)]              # no other seed at no lr
 
 
 def test_a_bad_bisect_setting_is_one_error_line(tmp_path, tiny_data):
@@ -607,6 +614,7 @@ def test_the_plan_of_a_tuned_bisection_lists_the_first_batch_and_counts_the_runs
     runs, note = sw.bisect_plan(sweep, sw.train_defaults())
     assert [r.id for r in runs] == [f'{n}-lr{m}-s1' for n in ('emb', 'high_ref', 'intrinsic_dim=5',
                                                                'intrinsic_dim=5120') for m in ('0.25', '1', '4')]
-    # log2(5120 / 5) = 10: 4 probes bring it to 10/16 <= 1; 12 + 4 x 3 + 4 x 2 seeds, up to 2 edge points per tuned run
+    # log2(5120 / 5) = 10: 4 probes bring it to 10/16 <= 1; 12 + 4 x 2 seeds + 4 x (3 + 2), up to 2 edge points
+    # per tuned run
     assert 'about 4 probes until hi/lo <= 2 (at most 8)' in note
-    assert note.endswith('32 runs in all if no lr edge wins (at most 48)')
+    assert note.endswith('40 runs in all if no lr edge wins (at most 56)')
