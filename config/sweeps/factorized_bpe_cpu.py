@@ -6,9 +6,10 @@
 # embedding at E = 32 (the bottleneck on the input side only; the head stays H x V). Elephant's set-up otherwise
 # (block 64, 600 steps). Three paired seeds each. Not yet run; estimated from sharing_cpu.py's measured 21 min for
 # 10 runs, plus the larger head: about 40 min on 2 idle cores.
-# Tuned (lr grid 1/2, 2, 8 on the first seed, up to two points past a winning edge, other seeds at the best lr; the
-# verdicts in `claims`): NOT YET MEASURED; estimated from elephant_cpu.py's 6-8 CPU-minutes a 600-step run of the
-# default model (the 4,096-token head makes a step about 1.6x as costly): about 6 CPU-hours.
+# Tuned (lr grid 4, 8, 16 on the first seed, up to two points past a winning edge, other seeds at the best lr; the
+# verdicts in `claims`): NOT YET MEASURED; about 20 grid runs' worth and 10 of seeds (the 4,096-token head makes a
+# step about 1.6x as costly), ~1.6 CPU-hours (~50 min at --jobs 2) at 3-4 CPU-minutes a default 600-step run
+# (2026-12-01).
 #   python data/pystdlib_bpe/prepare.py && python sweep.py config/sweeps/factorized_bpe_cpu.py
 name = 'factorized_bpe_cpu'
 base = dict(dataset='pystdlib_bpe', block_size=64, max_iters=600, eval_interval=100, eval_iters=10, log_interval=50,
@@ -20,8 +21,8 @@ runs = [dict(name='untied', family='untied'),
         dict(name='untied_E32', embd_dim=32, family='untied_factorized')]
 seeds = [1337, 1338, 1339]
 target_loss = 4.0
-# centred on x2: in elephant_cpu's grid of 1/4, 1, 4, x1/4 never won and x4 won for 13 of 16 families
-lr_grid = [1/2, 2, 8]       # multipliers of learning_rate, on each run's first seed (then its seeds at the best)
+# centred on dense's optimum in the tuned elephant_cpu.py (x8, with x4 and x16 worse on seed 1337)
+lr_grid = [4, 8, 16]        # multipliers of learning_rate, on each run's first seed (then its seeds at the best)
 lr_grid_max_extend = 2      # at most two points past each edge
 _efficio = 'GPT-Efficio (Gholami & Omar 2023); ALBERT (Lan et al. 2020)'
 claims = [

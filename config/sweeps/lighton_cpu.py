@@ -8,11 +8,12 @@
 # trainable weights, inside dense's seed spread). Budget (2-core EPYC, idle): 9
 # runs in 13 min measured (28 s for dense_L1 to 158 s for dense_L8), +5 min seeds.
 #   python sweep.py config/sweeps/lighton_cpu.py && python report.py results/lighton_cpu
-# Tuned: every run first trains on seed 1337 at learning_rate x 1/2, 2 and 8 (up to two more points past an edge that
+# Tuned: every run first trains on seed 1337 at learning_rate x 4, 8 and 16 (up to two more points past an edge that
 # wins) and is reported at its best lr; its other seeds train at that lr only. The budget above is the untuned sweep's;
-# the tuned one trains about three times as many first-seed runs: NOT YET MEASURED; estimated from elephant_cpu.py's 6-8
-# CPU-minutes a 600-step run of the default model: about 12 CPU-hours (the wide and deep reference points and the
-# doped models' 6x-wide frozen MLPs cost up to 4 default runs each).
+# the tuned one: NOT YET MEASURED; about 54 grid runs' worth and 5 of seeds, ~3 CPU-hours (~95 min at --jobs 2)
+# by FLOPs at 3-4 CPU-minutes a 600-step run of the default model (2026-12-01; small and low-rank runs cost more
+# than their FLOPs say on a CPU); the wide and deep reference points and the doped models' 6x-wide frozen MLPs cost
+# up to 4 default runs each. lighton_long_cpu.py adds the doping verdict at 4x dense_L2's compute.
 from sweep import grid
 name = 'lighton_cpu'
 base = dict(block_size=64, max_iters=500, eval_interval=100, eval_iters=10, log_interval=50, warmup_iters=50,
@@ -37,8 +38,8 @@ runs += [dict(name='doped_block_L5', n_layer=5, doped=True, doped_layer='block',
          dict(name='blockdiag_between_L4', mlp_linear='blockdiag', blocks=4, blockdiag_mix='between',
               family='blockdiag_between', seeds=_three)]
 target_loss = 2.0
-# centred on x2: in elephant_cpu's grid of 1/4, 1, 4, x1/4 never won and x4 won for 13 of 16 families
-lr_grid = [1/2, 2, 8]       # multipliers of learning_rate, on each run's first seed
+# centred on dense's optimum in the tuned elephant_cpu.py (x8, with x4 and x16 worse on seed 1337)
+lr_grid = [4, 8, 16]        # multipliers of learning_rate, on each run's first seed
 lr_grid_max_extend = 2      # at most two points past each edge
 
 _paper = 'Chatelain et al. 2021 (LightOn)'
@@ -52,5 +53,3 @@ claims = [
          "well as one after each", source=_paper, a='blockdiag_between_L4', b='blockdiag_mlp_L4', holds_if='a=b',
          margin=0.02),
 ]
-# the doping verdict again at 4x dense_L2's compute
-long = dict(factor=4, runs=['dense_L2', 'doped_L3'])

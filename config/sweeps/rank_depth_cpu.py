@@ -6,10 +6,10 @@
 # Dense and the 4- and 8-layer depth-x-rank runs (the proposal's question: depth at a fixed budget) train on three
 # seeds, compared paired by seed in report.py; the rest on one. The untuned sweep (38 runs, with a 6-run lr sweep the
 # grid now replaces) measured 21.5 min on the idle 2-core EPYC (~25 s a 4-layer run).
-# Tuned: every run first trains on seed 1337 at learning_rate x 1/2, 2 and 8 (up to two more points past an edge
-# that wins) and is reported at its best lr; its other seeds train at that lr only; then the depth verdict at 4x dense's
-# compute. Tuned budget: NOT YET MEASURED; a run of this narrow model costs about a quarter of the default model's,
-# so about 4 CPU-hours.
+# Tuned: every run first trains on seed 1337 at learning_rate x 4, 8 and 16 (up to two more points past an edge
+# that wins) and is reported at its best lr; its other seeds train at that lr only. Tuned budget: NOT YET MEASURED; a
+# run of this narrow model costs about a quarter of the default model's, ~50 runs: about 1 CPU-hour (~30 min at
+# --jobs 2). rank_depth_long_cpu.py adds the depth verdict at 4x dense's compute.
 #   python sweep.py config/sweeps/rank_depth_cpu.py && python report.py results/rank_depth_cpu
 from sweep import grid
 name = 'rank_depth_cpu'
@@ -25,8 +25,8 @@ runs += [dict(name=f'L{L}_rank{r}', n_layer=L, linear='lowrank', attn_rank=r, ml
               seeds=_three if L in (4, 8) else seeds)
          for L, r in ((2, 1.0), (4, 0.5), (8, 0.25), (16, 0.125))]
 target_loss = 2.2
-# centred on x2: in elephant_cpu's grid of 1/4, 1, 4, x1/4 never won and x4 won for 13 of 16 families
-lr_grid = [1/2, 2, 8]       # multipliers of learning_rate, on each run's first seed
+# centred on dense's optimum in the tuned elephant_cpu.py (x8, with x4 and x16 worse on seed 1337)
+lr_grid = [4, 8, 16]        # multipliers of learning_rate, on each run's first seed
 lr_grid_max_extend = 2      # at most two points past each edge
 
 _gillis = 'Gillis (rank-vs-depth proposal)'
@@ -36,4 +36,3 @@ claims = [
     dict(claim='a deeper low-rank model beats a shallower one with as many parameters', source=_gillis,
          a='L8_rank0.25', b='L4_rank0.5', holds_if='a<b'),
 ]
-long = dict(factor=4, runs=['L4_rank0.5', 'L8_rank0.25'], reference='dense')   # the depth verdict at 4x

@@ -9,9 +9,10 @@
 # (parameters + gradients + AdamW state, activations saved per token: train.py's memory_report after step 1).
 # Three paired seeds for the 8-layer pair and its twins, one for the rest. Not yet run; estimated from
 # substitution_cpu.py's measured 53-87 s per 4-layer and 126-152 s per 8-layer run: about 35 min on 2 idle cores.
-# Tuned (lr grid 1/2, 2, 8 on the first seed, up to two points past a winning edge, other seeds at the best lr; the
-# verdicts in `claims`): NOT YET MEASURED; estimated from elephant_cpu.py's 6-8 CPU-minutes a 600-step run of the
-# default model (an 8-layer run costs about two, a 16-layer one four): about 7 CPU-hours.
+# Tuned (lr grid 4, 8, 16 on the first seed, up to two points past a winning edge, other seeds at the best lr; the
+# verdicts in `claims`): NOT YET MEASURED; about 38 grid runs' worth and 3 of seeds (an 8-layer run costs about two
+# of the default model's, a 16-layer one four), ~2.2 CPU-hours (~70 min at --jobs 2) at 3-4 CPU-minutes a default
+# 600-step run (2026-12-01).
 #   python sweep.py config/sweeps/rank_match_cpu.py && python report.py results/rank_match_cpu
 from model import matched_dense, trainable_nonembedding
 name = 'rank_match_cpu'
@@ -36,8 +37,8 @@ if _L != 4:   # the depth twin of lowrank_L8_r0.5 (4 layers here: dense_L4)
     runs.append(dict(name=f'dense_L{_L}', n_layer=_L, family='dense_matched', seeds=_three))
 seeds = [1337]
 target_loss = 2.0
-# centred on x2: in elephant_cpu's grid of 1/4, 1, 4, x1/4 never won and x4 won for 13 of 16 families
-lr_grid = [1/2, 2, 8]       # multipliers of learning_rate, on each run's first seed (then its seeds at the best)
+# centred on dense's optimum in the tuned elephant_cpu.py (x8, with x4 and x16 worse on seed 1337)
+lr_grid = [4, 8, 16]        # multipliers of learning_rate, on each run's first seed (then its seeds at the best)
 lr_grid_max_extend = 2      # at most two points past each edge
 _w8 = next(r['name'] for r in runs if r['name'].startswith('dense_W'))   # lowrank_L8_r0.5's width twin
 _d8 = f'dense_L{_L}' if _L != 4 else 'dense_L4'                            # and its depth twin

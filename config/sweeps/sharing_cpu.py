@@ -5,10 +5,11 @@
 # seed-to-seed spread here is ~0.04 nats, elephant_cpu.py). The untuned sweep (also with the factorized embedding,
 # V x 32 then 32 x 128) measured 21 min on the idle 2-core EPYC (~88 s a 4-layer run, 179 s the 8-layer one).
 #   python sweep.py config/sweeps/sharing_cpu.py && python report.py results/sharing_cpu
-# Tuned: every run first trains on seed 1337 at learning_rate x 1/2, 2 and 8 (up to two more points past an edge that
+# Tuned: every run first trains on seed 1337 at learning_rate x 4, 8 and 16 (up to two more points past an edge that
 # wins) and is reported at its best lr; its other seeds train at that lr only. The budget above is the untuned sweep's;
-# the tuned one trains about three times as many first-seed runs: NOT YET MEASURED; estimated from elephant_cpu.py's 6-8
-# CPU-minutes a 600-step run: 28 grid runs' worth, 14 of seeds, 24 of long runs, about 8 CPU-hours.
+# the tuned one: NOT YET MEASURED; about 28 grid runs' worth and 14 of seeds, ~2.2 CPU-hours (~70 min at --jobs 2)
+# by FLOPs at 3-4 CPU-minutes a 600-step run of the default model (2026-12-01; small and low-rank runs cost more
+# than their FLOPs say on a CPU). sharing_long_cpu.py adds the 4x phase.
 from sweep import grid
 name = 'sharing_cpu'
 base = dict(block_size=64, max_iters=600, eval_interval=100, eval_iters=10, log_interval=50, warmup_iters=50)
@@ -25,8 +26,8 @@ runs += [dict(name=f'share=all-{w}', share='all', share_what=w, family=f'share_a
          for w in ('attn', 'mlp')]
 seeds = [1337]
 target_loss = 2.0
-# centred on x2: in elephant_cpu's grid of 1/4, 1, 4, x1/4 never won and x4 won for 13 of 16 families
-lr_grid = [1/2, 2, 8]       # multipliers of learning_rate, on each run's first seed
+# centred on dense's optimum in the tuned elephant_cpu.py (x8, with x4 and x16 worse on seed 1337)
+lr_grid = [4, 8, 16]        # multipliers of learning_rate, on each run's first seed
 lr_grid_max_extend = 2      # at most two points past each edge
 
 _efficio, _albert = 'GPT-Efficio (Gholami & Omar 2023)', 'ALBERT (Lan et al. 2020)'
@@ -40,5 +41,3 @@ claims = [
     dict(claim='a shared block applied 8 times beats it applied 4 times', source=_albert,
          a='share=all-L8', b='share=all', holds_if='a<b'),
 ]
-# the first verdict again at 4x the unshared model's compute (a shared model computes as much per token)
-long = dict(factor=4, runs=['share=none', 'share=all'])
