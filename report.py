@@ -466,8 +466,8 @@ def plot_lr(tuning, sweep, path):
     cmap = plt.get_cmap('tab10')
     for i, ((sw, name), t) in enumerate((k, t) for k, t in tuning.items() if k[0] == sweep):
         pts = [(lr, loss) for lr, loss in t['points'].values() if lr and math.isfinite(loss)]
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], 'o-', color=cmap(i % 10), ms=4,
-                label=name + (' (best on the edge)' if t['edge'] else ''))
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker='o', color=cmap(i % 10), ms=4,
+                ls=('-', '--', ':')[i // 10 % 3], label=name + (' (best on the edge)' if t['edge'] else ''))  # > 10 runs
         if t['best'] is not None:
             lr, loss = t['points'][t['best']]
             ax.plot([lr], [loss], 'o', ms=11, mfc='none', color=cmap(i % 10))
