@@ -22,6 +22,7 @@ runs = [dict(name='untied', family='untied'),
 seeds = [1337, 1338, 1339]
 target_loss = 4.0
 # centred on dense's optimum in the tuned elephant_cpu.py (x8, with x4 and x16 worse on seed 1337)
+jobs = 2                    # two train.py at a time, one thread each: 2 cores kept busy through evals and saves
 lr_grid = [4, 8, 16]        # multipliers of learning_rate, on each run's first seed (then its seeds at the best)
 lr_grid_max_extend = 2      # at most two points past each edge
 _efficio = 'GPT-Efficio (Gholami & Omar 2023); ALBERT (Lan et al. 2020)'

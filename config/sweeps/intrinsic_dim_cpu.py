@@ -26,6 +26,7 @@ base = dict(block_size=64, max_iters=600, eval_interval=100, eval_iters=10, log_
 mode = 'bisect'
 seeds = [1337, 1338, 1339]  # the lr grid on 1337, the others at its best lr: decisions on the mean
 # tuned elephant_cpu (docs/results.md): dense's best is x8, embeddings-only's x64, intrinsic d <= 1,000's x32
+jobs = 2                    # two train.py at a time, one thread each: 2 cores kept busy through evals and saves
 lr_grid = [4, 16, 64]       # multipliers of learning_rate, on the first seed of every run
 lr_grid_max_extend = 2      # at most two points past each edge
 bisect = dict(key='intrinsic_dim', lo=5, hi=786_432, ratio=2, probes=8, fraction=0.9, metric='final_val_loss',

@@ -39,6 +39,7 @@ runs += [dict(name='doped_block_L5', n_layer=5, doped=True, doped_layer='block',
               family='blockdiag_between', seeds=_three)]
 target_loss = 2.0
 # centred on dense's optimum in the tuned elephant_cpu.py (x8, with x4 and x16 worse on seed 1337)
+jobs = 2                    # two train.py at a time, one thread each: 2 cores kept busy through evals and saves
 lr_grid = [4, 8, 16]        # multipliers of learning_rate, on each run's first seed
 lr_grid_max_extend = 2      # at most two points past each edge
 

@@ -26,6 +26,7 @@ runs += [dict(name=f'L{L}_rank{r}', n_layer=L, linear='lowrank', attn_rank=r, ml
          for L, r in ((2, 1.0), (4, 0.5), (8, 0.25), (16, 0.125))]
 target_loss = 2.2
 # centred on dense's optimum in the tuned elephant_cpu.py (x8, with x4 and x16 worse on seed 1337)
+jobs = 2                    # two train.py at a time, one thread each: 2 cores kept busy through evals and saves
 lr_grid = [4, 8, 16]        # multipliers of learning_rate, on each run's first seed
 lr_grid_max_extend = 2      # at most two points past each edge
 

@@ -38,6 +38,7 @@ if _L != 4:   # the depth twin of lowrank_L8_r0.5 (4 layers here: dense_L4)
 seeds = [1337]
 target_loss = 2.0
 # centred on dense's optimum in the tuned elephant_cpu.py (x8, with x4 and x16 worse on seed 1337)
+jobs = 2                    # two train.py at a time, one thread each: 2 cores kept busy through evals and saves
 lr_grid = [4, 8, 16]        # multipliers of learning_rate, on each run's first seed (then its seeds at the best)
 lr_grid_max_extend = 2      # at most two points past each edge
 _w8 = next(r['name'] for r in runs if r['name'].startswith('dense_W'))   # lowrank_L8_r0.5's width twin
