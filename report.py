@@ -674,7 +674,7 @@ def plot_bisect(b, path):
         ax.errorbar([r['value'] for r in probed], [r['mean'] for r in probed],
                     yerr=[r['std'] or 0 for r in probed], fmt='none', color='C1', capsize=4,
                     label=f"± std over seeds {', '.join(map(str, at['seeds']))}")
-        if at['target'] is not None:
+        if at['target'] is not None and b.get('seed') is not None:  # a bisection decided on one seed
             ax.axhline(at['target'], ls=':', color='C1', lw=1, label=f"target on the seed means {at['target']:.4f}")
     ax.set_xscale('log')
     ax.set_xlabel(f"{b['key']} (log)")

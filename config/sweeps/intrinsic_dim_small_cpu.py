@@ -4,8 +4,9 @@
 # to two more points past an edge that wins), then seeds 1338 and 1339 at its best lr; bisection of d in log space
 # from 5 to D until hi/lo <= 2, each decision on the mean of the three seeds. Same training as intrinsic_dim_cpu.py
 # (block 64, 600 iterations).
-# Budget (2-core EPYC, fresh clone, 2026-12-01), when the bisection decided on seed 1337 alone: 21 runs, 762 s wall
-# at --jobs 2, 1,323 s CPU; d = D missed the target on that seed (87.5% of the gap) though not on the means.
+# Budget (2-core EPYC, fresh clones, 2026-12-01): 44 runs, 1,817 s wall at --jobs 2, 3,000 s CPU, in two parts (the
+# references and ends on seed 1337, 762 s; then, deciding on the seed means, their seeds and four probes, 1,055 s).
+# Bracket 28,566 < d_int90 <= 52,992: docs/results.md.
 #   python sweep.py config/sweeps/intrinsic_dim_small_cpu.py && python report.py results/intrinsic_dim_small_cpu
 # basis_cache=True keeps the projection's random parts as buffers instead of redrawing them every step: the same
 # projection (outputs and gradients agree, tests/test_model_basis.py), a quarter less time a step on this CPU.
