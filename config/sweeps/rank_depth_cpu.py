@@ -28,7 +28,7 @@ target_loss = 2.2
 # centred on dense's optimum in the tuned elephant_cpu.py (x8, with x4 and x16 worse on seed 1337)
 jobs = 2                    # two train.py at a time, one thread each: 2 cores kept busy through evals and saves
 lr_grid = [4, 8, 16]        # multipliers of learning_rate, on each run's first seed
-lr_grid_max_extend = 2      # at most two points past each edge
+lr_grid_max_extend = 4      # at most four points past each edge (the 8-layer low-rank model wanted x1 of 4, 8, 16)
 
 _gillis = 'Gillis (rank-vs-depth proposal)'
 claims = [
