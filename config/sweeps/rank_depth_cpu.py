@@ -24,6 +24,10 @@ runs += [dict(name=f'mlp_rank{r}', mlp_linear='lowrank', mlp_rank=r, family='mlp
 runs += [dict(name=f'L{L}_rank{r}', n_layer=L, linear='lowrank', attn_rank=r, mlp_rank=r, family='depth_x_rank',
               seeds=_three if L in (4, 8) else seeds)
          for L, r in ((2, 1.0), (4, 0.5), (8, 0.25), (16, 0.125))]
+# the two rows the depth verdict rests on also try x1 and x2: these low-rank models' loss is not unimodal in the lr
+# (on 4, 8, 16 and its extensions L8_rank0.25 was best at x1, 0.11 below x4, and L4_rank0.5's x2 lost to its x4)
+for _r in runs[-3:-1]:
+    _r['lr_grid'] = [1, 2, 4, 8, 16]
 target_loss = 2.2
 # centred on dense's optimum in the tuned elephant_cpu.py (x8, with x4 and x16 worse on seed 1337)
 jobs = 2                    # two train.py at a time, one thread each: 2 cores kept busy through evals and saves
