@@ -603,7 +603,7 @@ def markdown(dirs, rows, groups, fits, front, metric, bisects, pairs, figures=FI
 
 def bisect_markdown(d, b):
     """The section of one bisect.json (sweep.py run_bisect): the definition, the answer and bracket, every probe,
-    and the seeds at the bracket."""
+    and every run's loss per seed."""
     key, metric, frac = b['key'], b['metric'], b['fraction']
     seed = f" on seed {b['seed']}" if b.get('seed') is not None else \
         f" on the mean of seeds {', '.join(map(str, b['seeds']))}" if b.get('seeds') else ''

@@ -969,8 +969,8 @@ def run_bisect(sweep, runner):
             if ratio is not None and hi / lo > ratio:
                 result['note'] = f"probes={b.get('probes', 8)} ran out before hi/lo <= {ratio:g}"
     if 'error' not in result:
-        at = at_every_seed(sweep, runner, refs + [bisect_run(sweep, v)[0] for v, _ in sorted(probes)], run_at,
-                              result)
+        probed = [bisect_run(sweep, v)[0] for v, _ in sorted(probes)]
+        at = at_every_seed(sweep, runner, refs + probed, run_at, result)
         if at is None:
             return None
         result['at_seeds'] = at
