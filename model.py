@@ -758,11 +758,21 @@ class RMSNorm(nn.Module):
         return RMSNormFn.apply(x, self.weight)
 
 
+def rotate(x, C, S, sign):
+    """C ⊙ x + sign S ⊙ swap(x) for x: (..., 2, hd/2), swap exchanging the two halves: one product, then each half
+    gets the other half's term in place (a flip would copy x and allocate one more tensor)."""
+    y = x * C
+    (y1, y2), (x1, x2), (S1, S2) = y.unbind(-2), x.unbind(-2), S.unbind(-2)
+    y1.addcmul_(x2, S1, value=sign)
+    y2.addcmul_(x1, S2, value=sign)
+    return y
+
+
 class NormRotaryFn(torch.autograd.Function):
     """QK-norm then rotary, one op: n = x / rms(x), then the pairs (n1, n2) of the two halves rotated by +θ,
     y = (n1 cos - n2 sin, n2 cos + n1 sin) = C ⊙ n + S ⊙ swap(n), C = (cos, cos), S = (-sin, sin), swap(n) = (n2, n1):
-    3 passes, no chunk/cat. The backward rotates the gradient by -θ, C ⊙ g - S ⊙ swap(g), then takes the RMS-norm
-    backward. x: (B, T, ..., hd); C, S: (T, ..., 2, hd/2), broadcast against x viewed as (B, T, ..., 2, hd/2)."""
+    no chunk/cat. The backward rotates the gradient by -θ, C ⊙ g - S ⊙ swap(g), then takes the RMS-norm backward.
+    x: (B, T, ..., hd); C, S: (T, ..., 2, hd/2), broadcast against x viewed as (B, T, ..., 2, hd/2)."""
     @staticmethod
     def forward(ctx, x, C, S):
         xf = upcast(x)
@@ -770,13 +780,12 @@ class NormRotaryFn(torch.autograd.Function):
         r = r.add_(torch.finfo(x.dtype).eps).rsqrt_()                       # (..., 1) 1/rms
         n = (xf * r).unflatten(-1, (2, -1))                                 # (..., 2, hd/2)
         ctx.save_for_backward(n, r, C, S)
-        return torch.addcmul(n * C, n.flip(-2), S).flatten(-2).to(x.dtype)
+        return rotate(n, C, S, 1).flatten(-2).to(x.dtype)
 
     @staticmethod
     def backward(ctx, g):
         n, r, C, S = ctx.saved_tensors
-        gf = upcast(g).unflatten(-1, (2, -1))
-        gn = torch.addcmul(gf * C, gf.flip(-2), S, value=-1).flatten(-2)   # R(-θ) g
+        gn = rotate(upcast(g).unflatten(-1, (2, -1)), C, S, -1).flatten(-2)  # R(-θ) g
         n = n.flatten(-2)
         dot = torch.linalg.vecdot(gn, n).unsqueeze(-1).div_(n.size(-1))    # (..., 1) mean(gn ⊙ n)
         return gn.addcmul_(n, dot, value=-1).mul_(r).to(g.dtype), None, None

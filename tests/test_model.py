@@ -4,8 +4,8 @@ import math
 import pytest
 import torch
 
-from model import (GPT, GPTConfig, VARIANTS, ConfigError, RMSNorm, Relu2Fn, VariantLinear, init_std, make_linear,
-                   resolve_ranks, schedule_rank, config_from_dict)
+from model import (GPT, GPTConfig, VARIANTS, ConfigError, RMSNorm, Relu2Fn, Rotary, VariantLinear, init_std,
+                   make_linear, resolve_ranks, rotate, schedule_rank, config_from_dict)
 
 SMALL = dict(vocab_size=64, block_size=32, n_layer=2, n_head=2, n_embd=32)
 ALL_VARIANTS = sorted(VARIANTS)
@@ -359,6 +359,18 @@ def test_fused_qkv_norm_rotary_and_relu2_equal_the_plain_formulas():
         assert (a is None) == (b is None)
         if a is not None:
             torch.testing.assert_close(a, b)
+
+
+def test_rotate_in_halves_gives_the_flip_formulas_floats_bit_for_bit():
+    """rotate() replaced addcmul(x ⊙ C, flip(x), S): the same kernel on the same operands, so every result trained
+    before the change reproduces to the bit."""
+    for shape, hd in (((3, 16, 2, 4, 32), 32), ((2, 9, 4, 64), 64)):
+        rot = Rotary(hd, 16)
+        view = (shape[1],) + (1,) * (len(shape) - 3) + (2, -1)
+        C, S = rot.C[:shape[1]].view(view), rot.S[:shape[1]].view(view)
+        x = (torch.randn(shape) * 3).unflatten(-1, (2, -1))
+        for sign in (1, -1):
+            assert torch.equal(rotate(x, C, S, sign), torch.addcmul(x * C, x.flip(-2), S, value=sign))
 
 
 def test_rms_norm_equals_torch_rms_norm_with_its_gradients():
