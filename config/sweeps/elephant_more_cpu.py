@@ -4,7 +4,8 @@
 # seeds (does the pure form's result depend on the α init?); the FFT projection of the post's last section; SAID (one
 # λ per tensor, inside the d = 1000); LoRA on a second lr axis. Grids are centred on the optima of the earlier, wider
 # sweep (see elephant_cpu.py). elephant_long_cpu.py adds a 4x phase on top.
-# Budget (2-core EPYC): NOT YET MEASURED (18 grid points and 10 seeds: about 60 min at --jobs 2).
+# Budget (2-core EPYC, --jobs 2, measured 2026-12-01): 29 runs (19 grid points with one extension, 10 seeds),
+# 4,065 s + about 900 s wall over two sessions (83 min), 9,754 s CPU.
 #   python sweep.py config/sweeps/elephant_more_cpu.py && python report.py results/elephant_cpu
 include('config/sweeps/elephant_muon_cpu.py')
 runs += [dict(name=f'basis_d5_pure_{init}', family='basis_pure', linear='basis', basis_dim=5, basis_form='pure',
