@@ -2,9 +2,9 @@
 # two families that have 2-D trainable matrices again with optimizer='muon' (Muon for the blocks' matrices, AdamW for
 # the rest; the lr grid scales muon_lr with learning_rate, on nanochat's 0.02): does the optimizer change a verdict?
 # Three seeds each. elephant_more_cpu.py adds the pure form, FFT, SAID and LoRA's second lr axis on top.
-# Budget (2-core EPYC): NOT YET MEASURED (6 grid points and 4 seeds). A step costs ~5x dense's AdamW step on this CPU
-# (1.5 s against 0.3 at --jobs 2: torch.optim.Muon runs Newton-Schulz in bfloat16, slow on a CPU), ~15 CPU-min a
-# run: about 75 min at --jobs 2.
+# Budget (2-core EPYC, --jobs 2, measured 2026-12-01): 11 runs (7 grid points with one extension, 4 seeds), 4,118 s
+# wall (69 min), 6,462 s CPU. A step costs ~5x dense's AdamW step on this CPU (torch.optim.Muon runs Newton-Schulz in
+# bfloat16, slow on a CPU).
 #   python sweep.py config/sweeps/elephant_muon_cpu.py && python report.py results/elephant_cpu
 include('config/sweeps/elephant_cpu.py')
 runs += [dict(name='dense_muon', family='dense_muon', linear='dense', optimizer='muon', seeds=_three,

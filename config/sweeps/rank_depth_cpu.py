@@ -7,9 +7,9 @@
 # seeds, compared paired by seed in report.py; the rest on one. The untuned sweep (38 runs, with a 6-run lr sweep the
 # grid now replaces) measured 21.5 min on the idle 2-core EPYC (~25 s a 4-layer run).
 # Tuned: every run first trains on seed 1337 at learning_rate x 4, 8 and 16 (up to two more points past an edge
-# that wins) and is reported at its best lr; its other seeds train at that lr only. Tuned budget: NOT YET MEASURED; a
-# run of this narrow model costs about a quarter of the default model's, ~50 runs: about 1 CPU-hour (~30 min at
-# --jobs 2). rank_depth_long_cpu.py adds the depth verdict at 4x dense's compute.
+# that wins) and is reported at its best lr; its other seeds train at that lr only. Tuned budget (measured
+# 2026-12-01, --jobs 2): 64 runs, 2,784 s wall (46 min), 5,000 s CPU. rank_depth_long_cpu.py adds the depth verdict
+# at 4x dense's compute.
 #   python sweep.py config/sweeps/rank_depth_cpu.py && python report.py results/rank_depth_cpu
 from sweep import grid
 name = 'rank_depth_cpu'
