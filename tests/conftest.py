@@ -1,8 +1,11 @@
 """Shared fixtures: a tiny character dataset, a tiny model config, and running the repo's scripts."""
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -37,19 +40,27 @@ def script_env(env=None):
     return dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='1', **(env or {}))
 
 
-def run(script, *args, timeout=300, env=None, **kw):
-    """Run a repo script in a subprocess from the repo root; returns the CompletedProcess."""
-    return subprocess.run([sys.executable, *script.split(), *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout, env=script_env(env), **kw)
+def run(script, *args, timeout=300, env=None, fresh=False):
+    """`python script *args` from the repo root; returns the CompletedProcess. Forked from the session's fork server
+    (below) unless fresh=True asks for a new interpreter."""
+    if fresh:
+        return subprocess.run([sys.executable, script, *args], cwd=REPO, capture_output=True, text=True,
+                              timeout=timeout, env=script_env(env))
+    global _fork_runner
+    if _fork_runner is None:
+        _fork_runner = ForkRunner(tempfile.mkdtemp(prefix='forked-'))
+        atexit.register(_fork_runner.close)
+    return _fork_runner(script, *args, env=env, timeout=timeout)
 
 
 # A process that has imported torch and numpy (and run nothing) forks one child per script run: the child is a fresh
 # interpreter in every way a script can see (no repo module imported, its own argv, cwd, environment and exit code),
-# minus the ~3 s each `python script.py` spends importing torch. The error-path tests run about 70 scripts that exit
-# before any tensor work, so this is most of their time. Requests and answers are JSON lines on the server's pipes.
+# minus the 3-5 s each `python script.py` spends importing torch: most of the time of the ~70 error-path runs (they
+# exit before any tensor work) and much of the short training runs'. Requests and answers are JSON lines on the
+# server's pipes.
 FORK_SERVER = r"""
 import atexit, json, os, runpy, signal, sys
-import numpy, torch
+import numpy, torch, torch._dynamo   # the optimizers import torch._dynamo on their first step: seconds more
 for line in sys.stdin:
     req = json.loads(line)
     pid = os.fork()
@@ -83,6 +94,9 @@ for line in sys.stdin:
 """
 
 
+_fork_runner = None
+
+
 class ForkRunner:
     """run(script, *args) for scripts that need no stdin, without paying torch's import each time."""
     def __init__(self, scratch):
@@ -106,13 +120,7 @@ class ForkRunner:
     def close(self):
         self.proc.stdin.close()
         self.proc.wait(timeout=60)
-
-
-@pytest.fixture(scope='session')
-def run_forked(tmp_path_factory):
-    runner = ForkRunner(tmp_path_factory.mktemp('forked'))
-    yield runner
-    runner.close()
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 def read_log(out_dir):

@@ -50,7 +50,7 @@ def test_each_variant_moves_its_effective_weight_within_2x_of_dense(steps, varia
 
 def test_tiny_gpu_check_writes_every_table_and_the_targets(tmp_path):
     report = tmp_path / 'report.md'
-    r = run('bench.py --tiny', f'--report={report}', timeout=120)
+    r = run('bench.py', '--tiny', f'--report={report}', timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
     assert f'report: {report}' in r.stdout
     text = report.read_text()

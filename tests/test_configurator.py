@@ -5,7 +5,7 @@ import sys
 import pytest
 
 import configurator
-from conftest import REPO
+from conftest import REPO, run
 from model import ConfigError, GPTConfig
 
 DEFAULTS = dict(batch_size=32, learning_rate=3e-3, compile=False, dataset='pystdlib_char', start='\n',
@@ -97,13 +97,13 @@ def test_defaults_of_train_py_reads_its_defaults_without_training(tmp_path, monk
     assert sys.excepthook is sys.__excepthook__ or sys.excepthook.__module__ != 'cli'  # train.py's handler not kept
 
 
-def test_the_function_and_python_train_py_refuse_bad_input_with_the_same_line(run_forked):
+def test_the_function_and_python_train_py_refuse_bad_input_with_the_same_line():
     """sweep.py resolves a run's config with configure(); train.py must say exactly the same."""
     defaults, types = configurator.defaults_of(REPO / 'train.py')
     with pytest.raises(ConfigError) as e:
         configurator.configure(defaults, ['--n_layer=2', '--zzzz=3'], types, script='train.py')
     assert 'see the defaults at the top of train.py' in str(e.value)
-    r = run_forked('train.py', '--n_layer=2', '--zzzz=3')
+    r = run('train.py', '--n_layer=2', '--zzzz=3')
     assert r.returncode == 2 and r.stderr.strip() == f'error: {e.value}'
 
 
@@ -132,8 +132,8 @@ def test_a_config_file_includes_a_base_config_through_the_configurator(tmp_path)
 @pytest.mark.parametrize('script,flag,key', [('train.py', '--help', '--learning_rate=0.003'),
                                              ('sample.py', '-h', '--temperature=0.8'),
                                              ('export.py', '--help', '--out_dir=out')])
-def test_help_prints_the_usage_and_every_key_with_its_default(script, flag, key, run_forked):
-    r = run_forked(script, flag, timeout=120)
+def test_help_prints_the_usage_and_every_key_with_its_default(script, flag, key):
+    r = run(script, flag, timeout=120)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0] and 'config keys (config files, then --key=value):' in lines and f'  {key}' in lines

@@ -113,14 +113,14 @@ def places(tmp_path_factory, tiny_data):
 
 @pytest.mark.parametrize('script,args,message', CASES, ids=[f'{s.split("/")[-2] if "/" in s else s}:{" ".join(a)}'
                                                           for s, a, _ in CASES])
-def test_bad_input_is_one_clear_line(places, script, args, message, tmp_path, run_forked):
+def test_bad_input_is_one_clear_line(places, script, args, message, tmp_path):
     fresh = tmp_path / 'run'   # where a run without its own out_dir (or a sweep, a report) would write
     args = [a.format(fresh=fresh, **places) for a in args]
     base = []
     if script == T:
         base = [*TINY, f"--data_dir={places['data']}", f'--out_dir={fresh}']
     before = {p: p.stat().st_mtime_ns for p in places['ckpt'].iterdir()}
-    r = run_forked(script, *base, *args, timeout=120)
+    r = run(script, *base, *args, timeout=120)
     assert r.returncode == 2, (r.returncode, r.stdout[-500:], r.stderr[-1500:])
     assert 'Traceback' not in r.stderr
     lines = [line for line in r.stderr.splitlines() if line.strip()]
@@ -134,17 +134,17 @@ def test_there_are_at_least_twenty_distinct_bad_inputs():
     assert len({(s, tuple(a)) for s, a, _ in CASES}) >= 20
 
 
-def test_accumulation_not_divisible_by_the_process_count(tiny_data, tmp_path, run_forked):
+def test_accumulation_not_divisible_by_the_process_count(tiny_data, tmp_path):
     # what torchrun --nproc_per_node=3 sets; the check runs before any process group is started
     env = dict(RANK='0', LOCAL_RANK='0', WORLD_SIZE='3', MASTER_ADDR='127.0.0.1', MASTER_PORT='29999')
-    r = run_forked('train.py', *TINY, f'--data_dir={tiny_data}', f'--out_dir={tmp_path / "run"}',
+    r = run('train.py', *TINY, f'--data_dir={tiny_data}', f'--out_dir={tmp_path / "run"}',
                    '--gradient_accumulation_steps=4', env=env)
     assert r.returncode == 2 and 'Traceback' not in r.stderr
     assert 'gradient_accumulation_steps=4 is not divisible by the 3 processes' in r.stderr
     assert not (tmp_path / 'run').exists()
 
 
-def test_the_forked_runner_sees_what_a_fresh_interpreter_sees(tmp_path, run_forked):
+def test_the_forked_runner_sees_what_a_fresh_interpreter_sees(tmp_path):
     # the cases above run forked from a process with torch already imported; a script whose exit code, output and
     # module state would differ from `python script.py` would make them prove nothing
     probe = tmp_path / 'probe.py'
@@ -153,9 +153,9 @@ def test_the_forked_runner_sees_what_a_fresh_interpreter_sees(tmp_path, run_fork
                      "print(sys.path[0] == os.path.dirname(__file__))\n"
                      "sys.exit(int(sys.argv[1])) if sys.argv[1] != 'raise' else 1 / 0\n")
     for args in (['0'], ['3'], ['raise']):
-        a, b = run(str(probe), *args, env=dict(PROBE='x')), run_forked(str(probe), *args, env=dict(PROBE='x'))
+        a, b = run(str(probe), *args, env=dict(PROBE='x'), fresh=True), run(str(probe), *args, env=dict(PROBE='x'))
         assert (a.returncode, a.stdout) == (b.returncode, b.stdout)
         assert a.stderr.splitlines()[-1:] == b.stderr.splitlines()[-1:]
     assert b.returncode == 1 and 'Traceback' in b.stderr and 'ZeroDivisionError' in b.stderr
-    a, b = run('model.py', '--linear=bogus'), run_forked('model.py', '--linear=bogus')
+    a, b = run('model.py', '--linear=bogus', fresh=True), run('model.py', '--linear=bogus')
     assert (a.returncode, a.stdout, a.stderr) == (b.returncode, b.stdout, b.stderr) and a.returncode == 2

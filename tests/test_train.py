@@ -186,7 +186,7 @@ def test_compile_smoke(tmp_path, tiny_data):
     assert not any(k.startswith('_orig_mod') for k in load_checkpoint(out / 'ckpt.pt')['model'])
 
 
-def test_muon_run_resumed_repeats_the_uninterrupted_one_bit_for_bit(tmp_path, tiny_data, run_forked):
+def test_muon_run_resumed_repeats_the_uninterrupted_one_bit_for_bit(tmp_path, tiny_data):
     # low-rank attention factors go to Muon, the 3-D block-diagonal MLP weights to AdamW
     args = ['--optimizer=muon', '--attn_linear=lowrank', '--attn_rank=4', '--mlp_linear=blockdiag', '--dropout=0.1',
             '--eval_interval=10', '--log_interval=1', '--lr_decay_iters=20']
@@ -202,7 +202,7 @@ def test_muon_run_resumed_repeats_the_uninterrupted_one_bit_for_bit(tmp_path, ti
     assert val(out) == val(ref)
     adamw, _ = train(tmp_path, tiny_data, *args[1:], '--max_iters=10', name='adamw')
     assert train_losses(adamw)[9] != train_losses(ref)[9]   # Muon did change the updates
-    r = run_forked('train.py', *TINY, f'--data_dir={tiny_data}', f'--out_dir={adamw}', *args[1:], '--max_iters=20',
+    r = run('train.py', *TINY, f'--data_dir={tiny_data}', f'--out_dir={adamw}', *args[1:], '--max_iters=20',
                    '--init_from=resume', '--optimizer=muon')
     assert r.returncode == 2 and 'trained with optimizer=' in r.stderr
 
@@ -279,11 +279,11 @@ def test_wandb_offline_logs_what_log_jsonl_logs(tmp_path, tiny_data):
     assert len(runs) == 1 and b'val_bpb' in runs[0].read_bytes()   # written locally, inside WANDB_DIR
 
 
-def test_wandb_log_without_wandb_is_a_one_line_error(tmp_path, tiny_data, run_forked):
+def test_wandb_log_without_wandb_is_a_one_line_error(tmp_path, tiny_data):
     hide = tmp_path / 'no_wandb.py'
     hide.write_text("import sys\nsys.modules['wandb'] = None   # as if it were not installed\n")
     out = tmp_path / 'out'
-    r = run_forked('train.py', *TINY, f'--data_dir={tiny_data}', f'--out_dir={out}', str(hide), '--wandb_log=True')
+    r = run('train.py', *TINY, f'--data_dir={tiny_data}', f'--out_dir={out}', str(hide), '--wandb_log=True')
     assert r.returncode == 2 and 'Traceback' not in r.stderr
     assert r.stderr.strip().splitlines() == ['error: wandb_log=True but wandb is not installed: pip install -r '
                                              'requirements-wandb.txt, or drop --wandb_log=True']
