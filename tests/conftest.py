@@ -53,10 +53,10 @@ def run(script, *args, timeout=300, env=None, fresh=False):
     return _fork_runner(script, *args, env=env, timeout=timeout)
 
 
-# A process that has imported torch and numpy (and run nothing) forks one child per script run: the child is a fresh
-# interpreter in every way a script can see (no repo module imported, its own argv, cwd, environment and exit code),
-# minus the 3-5 s each `python script.py` spends importing torch: most of the time of the ~70 error-path runs (they
-# exit before any tensor work) and much of the short training runs'. Requests and answers are JSON lines on the
+# A process that has imported numpy, torch and torch._dynamo (and run nothing) forks one child per script run: the
+# child is a fresh interpreter in every way a script can see (no repo module imported, its own argv, cwd, environment
+# and exit code), minus the ~7 s each `python train.py` spends importing them: most of the time of the ~70 error-path
+# runs (they exit before any tensor work) and of the short training runs. Requests and answers are JSON lines on the
 # server's pipes.
 FORK_SERVER = r"""
 import atexit, json, os, runpy, signal, sys
