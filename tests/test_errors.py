@@ -138,7 +138,7 @@ def test_accumulation_not_divisible_by_the_process_count(tiny_data, tmp_path):
     # what torchrun --nproc_per_node=3 sets; the check runs before any process group is started
     env = dict(RANK='0', LOCAL_RANK='0', WORLD_SIZE='3', MASTER_ADDR='127.0.0.1', MASTER_PORT='29999')
     r = run('train.py', *TINY, f'--data_dir={tiny_data}', f'--out_dir={tmp_path / "run"}',
-                   '--gradient_accumulation_steps=4', env=env)
+            '--gradient_accumulation_steps=4', env=env)
     assert r.returncode == 2 and 'Traceback' not in r.stderr
     assert 'gradient_accumulation_steps=4 is not divisible by the 3 processes' in r.stderr
     assert not (tmp_path / 'run').exists()

@@ -203,7 +203,7 @@ def test_muon_run_resumed_repeats_the_uninterrupted_one_bit_for_bit(tmp_path, ti
     adamw, _ = train(tmp_path, tiny_data, *args[1:], '--max_iters=10', name='adamw')
     assert train_losses(adamw)[9] != train_losses(ref)[9]   # Muon did change the updates
     r = run('train.py', *TINY, f'--data_dir={tiny_data}', f'--out_dir={adamw}', *args[1:], '--max_iters=20',
-                   '--init_from=resume', '--optimizer=muon')
+            '--init_from=resume', '--optimizer=muon')
     assert r.returncode == 2 and 'trained with optimizer=' in r.stderr
 
 
