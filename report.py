@@ -340,6 +340,15 @@ def _plt():
     return plt
 
 
+def save_figure(fig, path, ax=None):
+    """Grid lines on ax (log axes get the minor ones), then the figure written and closed."""
+    if ax is not None:
+        ax.grid(True, which='both', alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    _plt().close(fig)
+
+
 def colors_for(groups):
     fams = list(OrderedDict.fromkeys(g['family'] for g in groups))
     cmap = _plt().get_cmap('tab10')
@@ -376,10 +385,7 @@ def plot_loss_vs_compute(groups, fits, xkey, color, metric, path):
         title += f"\n(not on a log axis, {xkey}=0: {', '.join(skipped)})"
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7, loc='best')
-    ax.grid(True, which='both', alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, ax)
 
 
 def plot_loss_vs_params(groups, front, color, metric, path):
@@ -403,10 +409,7 @@ def plot_loss_vs_params(groups, front, color, metric, path):
     ax.set_ylabel(f'{metric} (nats/token)')
     ax.set_title('loss vs trainable parameters (mean ± std over seeds)', fontsize=9)
     ax.legend(fontsize=7)
-    ax.grid(True, which='both', alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, ax)
 
 
 def plot_curves(groups, color, path):
@@ -424,10 +427,7 @@ def plot_curves(groups, color, path):
     ax.set_ylabel('val loss (nats/token)')
     ax.set_title('validation loss curves (every seed)', fontsize=9)
     ax.legend(fontsize=6, ncol=2)
-    ax.grid(True, which='both', alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, ax)
 
 
 def plot_time_memory(groups, color, path):
@@ -454,9 +454,7 @@ def plot_time_memory(groups, color, path):
     for a in (a1, a2):
         a.invert_yaxis()
         a.grid(True, axis='x', alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_lr(tuning, sweep, path):
@@ -476,10 +474,7 @@ def plot_lr(tuning, sweep, path):
     ax.set_ylabel('final val loss (nats/token), grid seed')
     ax.set_title(f'{sweep}: val loss vs learning rate per run (ringed: best; failed points not drawn)', fontsize=9)
     ax.legend(fontsize=7)
-    ax.grid(True, which='both', alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, ax)
 
 
 # -----------------------------------------------------------------------------
@@ -683,10 +678,7 @@ def plot_bisect(b, path):
     ax.set_title(f"{b.get('sweep', '')}: {b['metric']} vs {b['key']} ({answer}, bracket {b.get('bracket')})",
                  fontsize=9)
     ax.legend(fontsize=7)
-    ax.grid(True, which='both', alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, ax)
 
 
 def envelopes(groups, xkey):
@@ -711,10 +703,7 @@ def plot_envelopes(env, xkey, color, path):
     ax.set_ylabel('val loss (nats/token)')
     ax.set_title(f'lower envelope of every learning curve per family, against {xkey}', fontsize=9)
     ax.legend(fontsize=7)
-    ax.grid(True, which='both', alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, ax)
 
 
 def metrics_markdown(groups):
