@@ -24,8 +24,8 @@ A sweep file is plain Python (exec'd, like config/*.py) that sets a few names:
     nproc = 1                                  # optional: >1 launches each run with torchrun on nproc processes
     mode = 'grid'                              # or 'bisect', with a `bisect` dict instead of runs (see
                                                # run_bisect below; lr_grid then tunes every run it trains)
-    long = dict(factor=4, runs=['dense', 'lora'])  # optional, grid mode: after the sweep, these runs again at
-                                               # their best lr with factor x the compute (see run_long below)
+    long = dict(factor=4, runs=['dense', 'lora'])  # optional, grid mode: these runs again at their best lr with
+                                               # factor x the compute (see long_runs below)
     gap = ('embeddings_only', 'dense')         # optional: report.py's "gap closed" between two runs, per seed
     claims = [dict(claim='LoRA beats a random basis', source='...', a='lora', b='basis', holds_if='a<b')]
                                                # optional: report.py's verdicts (see report.verdicts)
@@ -94,7 +94,7 @@ class Run:
     family: str
     bisect_value: object = None
     lr_mult: float = None  # a tuned run: learning_rate (and min_lr) times this
-    budget: float = None   # a long run: its compute is this factor times the reference run's (see run_long)
+    budget: float = None   # a long run: its compute is this factor times the reference run's (see long_runs)
 
     @property
     def id(self):
@@ -393,10 +393,12 @@ def next_lr_points(points, losses, extended, max_extend):
     return new
 
 
-def tune_lr(sweep, runner, tuned, first=(), defaults=None):
-    """The lr grid of each tuned entry on its first seed, in one batch with the runs `first` (untuned runs trained
+def tune_lr(sweep, runner, tuned, first=(), defaults=None, then=None):
+    """The lr grid of each tuned entry on its first seed, queued with the runs `first` (untuned runs trained
     alongside); while an entry's best point (lowest final val loss) is on an edge, the next point past that edge
-    (x2 or /2, at most lr_grid_max_extend per edge), every entry's new points in one batch. Grid and bisect mode
+    (x2 or /2, at most lr_grid_max_extend per edge). Each entry moves on as soon as its own points have finished,
+    not when every entry's have (no core waits for a batch to drain): its next points, or once its best is known,
+    the runs then(entry, best) returns (its other seeds, its long runs), in the same queue. Grid and bisect mode
     both tune through it. Returns ({name: best multiplier, None if every point failed}, {name: the multipliers
     run}, {run id: row}), or None when the sweep is stopping."""
     defaults = defaults or (train_defaults() if tuned else None)
@@ -404,42 +406,53 @@ def tune_lr(sweep, runner, tuned, first=(), defaults=None):
     points = {e[0]: list(lr_grid_of(sweep, e)) for e in tuned}
     extended = {e[0]: [0, 0] for e in tuned}
     point = lambda e, m: lr_run(sweep, e, m, seed[e[0]], defaults)
-    todo = list(first) + [point(e, m) for e in tuned for m in points[e[0]]]
-    best, rows = {}, {}
-    while todo:
-        rows.update(runner.run_all(todo))
-        if runner.stopping:
-            return None
-        todo = []
-        for e in tuned:
-            name = e[0]
-            losses = {m: run_loss(rows.get(point(e, m).id)) for m in points[name]}
-            new = next_lr_points(points[name], losses, extended[name], sweep.lr_grid_max_extend)
-            points[name] = sorted(points[name] + new)
-            todo += [point(e, m) for m in new]
-            best[name] = best_lr(losses)
+    owner, left, best, rows = {}, {}, {}, {}   # run id -> its entry; entry name -> its unfinished points' ids
+
+    def start(e, mults):
+        runs = [point(e, m) for m in mults]
+        owner.update((r.id, e) for r in runs)
+        left[e[0]] = {r.id for r in runs}
+        return runs
+
+    def follow(run, row):
+        rows[run.id] = row
+        e = owner.get(run.id)
+        if e is None or run.id not in left[e[0]]:
+            return []
+        name = e[0]
+        left[name].discard(run.id)
+        if left[name]:
+            return []
+        losses = {m: run_loss(rows.get(point(e, m).id)) for m in points[name]}
+        new = next_lr_points(points[name], losses, extended[name], sweep.lr_grid_max_extend)
+        points[name] = sorted(points[name] + new)
+        best[name] = best_lr(losses)
+        if new:
+            return start(e, new)
+        return then(e, best[name]) if then else []
+
+    rows.update(runner.run_all(list(first) + [r for e in tuned for r in start(e, points[e[0]])], follow))
+    if runner.stopping:
+        return None
     return best, points, rows
 
 
 def run_grid(sweep, runner):
     """grid mode. Untuned runs: every seed, as listed. Tuned runs (an lr_grid): tune_lr on the run's first seed
-    (the untuned runs train in its first batch); then the run's other seeds at its best multiplier only. Every
-    point is an ordinary run with its row, so a re-run replays the finished ones from results.jsonl and goes on.
-    Returns {run name: best multiplier} of the tuned runs."""
+    (the untuned runs queued with it); once a run's best multiplier is known, its other seeds at that multiplier
+    only, and its long runs (sweep.long). Every point is an ordinary run with its row, so a re-run replays the
+    finished ones from results.jsonl and goes on. Returns {run name: best multiplier} of the tuned runs."""
     plain = [e for e in sweep.runs if lr_grid_of(sweep, e) is None]
     tuned = [e for e in sweep.runs if lr_grid_of(sweep, e) is not None]
     seeds = {e[0]: e[3] or sweep.seeds for e in tuned}
-    defaults = train_defaults() if tuned else None
-    point = lambda e, m, seed: lr_run(sweep, e, m, seed, defaults)
-    tuning = tune_lr(sweep, runner, tuned, expand(sweep, plain), defaults)
+    defaults = train_defaults() if tuned or sweep.long else None
+    longs = lambda names, best: long_runs(sweep, best, defaults, names) if sweep.long else []
+    then = lambda e, m: [] if m is None else \
+        [lr_run(sweep, e, m, s, defaults) for s in seeds[e[0]][1:]] + longs([e[0]], {e[0]: m})
+    tuning = tune_lr(sweep, runner, tuned, expand(sweep, plain) + longs([e[0] for e in plain], {}), defaults, then)
     if tuning is None:
         return None
     best, points, _ = tuning
-    rest = [point(e, best[e[0]], s) for e in tuned if best[e[0]] is not None for s in seeds[e[0]][1:]]
-    if rest:
-        runner.run_all(rest)
-        if runner.stopping:
-            return None
     for e in tuned:
         m = best[e[0]]
         edge = m is not None and len(points[e[0]]) > 1 and m in (points[e[0]][0], points[e[0]][-1])
@@ -449,12 +462,12 @@ def run_grid(sweep, runner):
     return best
 
 
-def long_runs(sweep, best, defaults=None):
-    """The long-budget phase: each of long['runs'] again, on every one of its seeds, at its best multiplier (an
-    untuned run as it is), with target_flops = factor x the reference run's compute at the sweep's own budget (in
-    flops_basis): every long run gets the same compute, so a cheaper model trains on more tokens (budgets matched by
-    compute, not by tokens). The lr is not re-tuned at the long budget (a verdict that flips there says so). Named
-    <run>_x<factor>; a tuned run whose every grid point failed has no long run."""
+def long_runs(sweep, best, defaults=None, names=None):
+    """The long-budget phase: each of long['runs'] (those in names, if given) again, on every one of its seeds, at
+    its best multiplier (an untuned run as it is), with target_flops = factor x the reference run's compute at the
+    sweep's own budget (in flops_basis): every long run gets the same compute, so a cheaper model trains on more
+    tokens (budgets matched by compute, not by tokens). The lr is not re-tuned at the long budget (a verdict that
+    flips there says so). Named <run>_x<factor>; a tuned run whose every grid point failed has no long run."""
     L, defaults = sweep.long, defaults or train_defaults()
     entries = {e[0]: e for e in sweep.runs}
     ref = expand(sweep, [entries[L['reference']]])[0]
@@ -462,7 +475,7 @@ def long_runs(sweep, best, defaults=None):
     budget = L['factor'] * short[L['flops_basis']]
     budget *= 1 - 1e-9  # a hair under the exact multiple: float rounding cannot add a step to the reference
     out = []
-    for name in L['runs']:
+    for name in L['runs'] if names is None else [n for n in L['runs'] if n in names]:
         e = entries[name]
         tuned = lr_grid_of(sweep, e) is not None
         if tuned and best.get(name) is None:
@@ -472,10 +485,6 @@ def long_runs(sweep, best, defaults=None):
             out.append(Run(f"{name}_x{L['factor']:g}", seed, dict(run.overrides, target_flops=budget,
                            flops_basis=L['flops_basis']), run.family, lr_mult=run.lr_mult, budget=L['factor']))
     return out
-
-
-def run_long(sweep, runner, best):
-    runner.run_all(long_runs(sweep, best))
 
 
 # -----------------------------------------------------------------------------
@@ -575,14 +584,14 @@ def dry_run(sweep, results):
     note = ''
     if tuned:
         note = (f'then, per tuned run, up to {sweep.lr_grid_max_extend} more points past each edge of its lr grid '
-                f'that wins, then its other seeds at its best lr: '
+                f'that wins, then its other seeds at its best lr (each run moves on as soon as its own points are in): '
                 + ', '.join(f'{e[0]} {(e[3] or sweep.seeds)[1:]}' for e in tuned))
     if sweep.mode == 'bisect':
         runs, note = bisect_plan(sweep, defaults)
     if sweep.long:  # listed at lr x1; they train at their run's best (lr* below)
         L = sweep.long
         runs += long_runs(sweep, {e[0]: 1.0 for e in tuned}, defaults)
-        note += (f"{'; ' if note else ''}then the long runs (_x{L['factor']:g}), each at its run's best lr, with "
+        note += (f"{'; ' if note else ''}and the long runs (_x{L['factor']:g}), each once its run's best lr is known, with "
                  f"{L['factor']:g} x {L['reference']}'s {L['flops_basis']}")
     print(f'sweep {sweep.name} ({sweep.path}): {len(runs)} runs, mode {sweep.mode}, seeds {sweep.seeds}, '
           f'results in {results}/')
@@ -741,7 +750,6 @@ class Runner:
         self.lock = threading.Lock()
         self.children = set()
         self.stopping = False
-        self.count = 0
 
     def rows(self):
         """The latest row of every run id."""
@@ -780,17 +788,14 @@ class Runner:
             env['MKL_NUM_THREADS'] = threads
         return env
 
-    def train(self, run, total):
-        """Train one run to the end (resuming it if it was interrupted); returns its row, or None if the sweep
-        is stopping (the run will resume next time)."""
+    def train(self, run, k, total):
+        """Train one run to the end (resuming it if it was interrupted), the k-th of the total known so far to
+        train; returns its row, or None if the sweep is stopping (the run will resume next time)."""
         if self.stopping:
             return None
         out_dir = self.results / run.id
         out_dir.mkdir(parents=True, exist_ok=True)
         resume = (out_dir / 'ckpt.pt').exists()
-        with self.lock:
-            self.count += 1
-            k = self.count
         say(f'[{k}/{total}] {"resume" if resume else "start"} {run.id}   (log: {out_dir}/stdout.log)')
         # every attempt is recorded in sweep_attempts.json: a killed attempt is timed by the folder's last write
         attempts_path = out_dir / 'sweep_attempts.json'
@@ -838,22 +843,42 @@ class Runner:
             say(f"[{k}/{total}] FAILED {run.id}: {row['error']}")
         return row
 
-    def run_all(self, runs):
-        """Train every run that has no row yet (or a failed one, with retry_failed). Returns {run id: row}
-        for all of them, finished before or now; stops early (self.stopping) on a signal."""
-        done = self.rows()
-        todo = [r for r in runs if r.id not in done or (self.retry_failed and done[r.id]['status'] != 'ok')]
-        skipped = len(runs) - len(todo)
+    def run_all(self, runs, follow=None):
+        """Train every run that has no row yet (or a failed one, with retry_failed), `jobs` at a time, in order.
+        follow(run, row), called as each run's row arrives (at once for a run that has one already), returns more
+        runs to queue: a run starts as soon as the runs it depends on have finished, not when a whole batch has.
+        Returns {run id: row} for all of them, finished before or now; stops early (self.stopping) on a signal."""
+        done, queue, out, seen, futures = self.rows(), list(runs), {}, set(), {}
+        skipped, k = 0, 0
+        has_row = lambda r: r.id in done and not (self.retry_failed and done[r.id]['status'] != 'ok')
+        with concurrent.futures.ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            while queue or futures:
+                while queue and len(futures) < self.jobs and not self.stopping:
+                    r = queue.pop(0)
+                    if r.id in seen:
+                        continue
+                    seen.add(r.id)
+                    if has_row(r):
+                        skipped += 1
+                        out[r.id] = done[r.id]
+                        queue += follow(r, done[r.id]) if follow else []
+                    else:
+                        k += 1
+                        n = k + len({q.id for q in queue if q.id not in seen and not has_row(q)})
+                        futures[pool.submit(self.train, r, k, n)] = r
+                if self.stopping:
+                    queue = []
+                if futures:
+                    finished, _ = concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_COMPLETED)
+                    for fut in finished:
+                        r, row = futures.pop(fut), fut.result()
+                        out[r.id] = row
+                        if row is not None and follow and not self.stopping:
+                            queue += follow(r, row)
         if skipped:
-            print(f'{skipped} of {len(runs)} runs already have a row in {self.rows_path}: skipped', flush=True)
-        self.count = 0
-        if todo:
-            with concurrent.futures.ThreadPoolExecutor(max_workers=self.jobs) as pool:
-                futures = [pool.submit(self.train, r, len(todo)) for r in todo]
-                for fut in futures:
-                    fut.result()
+            print(f'{skipped} of {len(seen)} runs already have a row in {self.rows_path}: skipped', flush=True)
         rows = self.rows()
-        return {r.id: rows.get(r.id) for r in runs}
+        return {i: rows.get(i) for i in out}
 
     def stop(self, signum, frame):
         if not self.stopping:
@@ -880,13 +905,13 @@ def run_bisect(sweep, runner):
     run), since one seed's spread can be as large as the gap left to close: the references and the two ends first
     (one batch), then the geometric midpoint of the bracket (lo misses the target, hi meets it), one probe after the
     other, until hi/lo <= ratio (without a ratio: until no value lies between), at most `probes` times. With an
-    lr_grid each run is tuned on the first seed as grid mode tunes a run (tune_lr: its grid points in one batch, an
-    edge that wins extended) and trains the other seeds at its best lr. at_seeds lists every run's per-seed losses.
+    lr_grid each run is tuned on the first seed as grid mode tunes a run (tune_lr: its grid points queued together, an
+    edge that wins extended) and trains the other seeds at its best lr as soon as that is known. at_seeds lists every run's per-seed losses.
     Every run has its row, so a re-run replays the finished ones from results.jsonl and goes on. Writes
     results/<sweep>/bisect.json; returns its dict, or None when the sweep is stopping."""
     b = sweep.bisect
     metric, fraction, ratio = b.get('metric', 'best_val_loss'), b.get('fraction', 0.9), b.get('ratio')
-    integer, seed0 = b.get('integer', True), sweep.seeds[0]
+    integer = b.get('integer', True)
     tuned = lambda e: lr_grid_of(sweep, e) is not None
     defaults = train_defaults() if sweep.lr_grid or any(sweep.run_lr_grids.values()) else None
     best = {}  # tuned entry name -> its best multiplier (None: every grid point failed)
@@ -897,19 +922,20 @@ def run_bisect(sweep, runner):
             return next(r for r in expand(sweep, [e]) if r.seed == seed)
         return None if best[e.name] is None else lr_run(sweep, e, best[e.name], seed, defaults)
 
+    def then(e, m):  # once a tuned entry's best lr is known: its other seeds there
+        best[e.name] = m
+        return [r for r in (run_at(e, s) for s in sweep.seeds[1:]) if r is not None]
+
     def measure(entries):
         """{name: the metric's mean over the seeds at the best lr (None: a run failed)}, or None when the sweep is
-        stopping. Tunes on the first seed, then the other seeds in one batch."""
+        stopping. Tunes on the first seed; each entry's other seeds start once its best lr is known."""
         out = tune_lr(sweep, runner, [e for e in entries if tuned(e)],
-                      [run_at(e, seed0) for e in entries if not tuned(e)], defaults)
+                      [run_at(e, s) for s in sweep.seeds for e in entries if not tuned(e)], defaults, then)
         if out is None:
             return None
         best.update(out[0])
         runs = {e.name: [run_at(e, s) for s in sweep.seeds] for e in entries}
-        rows = runner.run_all([r for rs in runs.values() for r in rs[1:] if r is not None])
-        if runner.stopping:
-            return None
-        rows.update(out[2])
+        rows = out[2]
         losses = {}
         for e in entries:
             rs = runs[e.name]
@@ -1088,9 +1114,7 @@ def main(argv):
     if sweep.mode == 'bisect':
         run_bisect(sweep, runner)
     else:
-        best = run_grid(sweep, runner)
-        if sweep.long and not runner.stopping:
-            run_long(sweep, runner, best)
+        run_grid(sweep, runner)
     if runner.stopping:
         return 130
     rows = runner.rows()

@@ -280,14 +280,17 @@ def test_a_bisect_folder_gets_a_loss_vs_value_figure_and_a_section_with_the_defi
     class Runner:  # sweep.Runner without training: a synthetic row per run, best at lr x1, later seeds worse
         results, stopping, rows = out, False, {}
 
-        def run_all(self, runs):
-            for r in runs:
+        def run_all(self, runs, follow=None):
+            queue, out = list(runs), {}
+            while queue:
+                r = queue.pop(0)
                 loss = {'embeddings_only': 2.3, 'dense': 1.5}.get(r.name) or 2.3 - 0.8 * math.log10(r.bisect_value) / 5
                 loss += 0.1 * abs(math.log2(r.lr_mult)) + 0.01 * (r.seed - 1)
-                self.rows.setdefault(r.id, dict(synthetic_row(r.name, 'intrinsic', r.seed, 1e12, loss, 1000),
-                                                run=r.id, lr_mult=r.lr_mult, bisect_value=r.bisect_value,
-                                                learning_rate=3e-3 * r.lr_mult))
-            return {r.id: self.rows[r.id] for r in runs}
+                out[r.id] = self.rows.setdefault(r.id, dict(synthetic_row(r.name, 'intrinsic', r.seed, 1e12, loss,
+                                                                          1000), run=r.id, lr_mult=r.lr_mult,
+                                                            bisect_value=r.bisect_value, learning_rate=3e-3 * r.lr_mult))
+                queue += follow(r, out[r.id]) if follow else []
+            return out
 
     runner = Runner()
     b = sweep.run_bisect(s, runner)

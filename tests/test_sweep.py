@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -200,30 +201,14 @@ def test_collect_times_a_resumed_run_from_its_first_start(tmp_path):
     assert row['time_to_target'] is None and row['C_train_to_target'] is None and row['status'] == 'ok'
 
 
-class FakeRunner:
-    """run_all without training: the metric of a run is a function of its bisected value."""
-    def __init__(self, loss_of_value, refs):
-        self.loss_of_value, self.refs, self.ran, self.stopping = loss_of_value, refs, [], False
-        self.results = None
-
-    def run_all(self, runs):
-        out = {}
-        for r in runs:
-            if r.id not in self.ran:
-                self.ran.append(r.id)
-            loss = self.refs.get(r.name) or self.loss_of_value(r.overrides['intrinsic_dim'])
-            out[r.id] = dict(status='ok', best_val_loss=loss)
-        return out
-
-
 def test_bisect_finds_the_smallest_value_that_closes_the_gap(tmp_path, tiny_data):
     path = write_sweep(tmp_path, tiny_data, "mode = 'bisect'\nseeds = [1, 2]\nbisect = dict(key='intrinsic_dim', "
                        "lo=10, hi=10000, run=dict(linear='intrinsic'), low_ref=dict(name='emb', linear='frozen'), "
-                       "high_ref=dict(name='dense'), fraction=0.9, probes=20)\n")
+                       "high_ref=dict(name='dense'), fraction=0.9, probes=20, metric='final_val_loss')\n")
     sweep = sw.load_sweep(path)
     # loss falls from 3.0 (embeddings only) to 1.0 (dense) as log d grows; 90% of the gap: loss <= 1.2
     loss = lambda d: 3.0 - 2.0 * min(1.0, math.log10(d) / 4)               # <= 1.2 from d = 10**3.6 = 3981
-    runner = FakeRunner(loss, {'emb': 3.0, 'dense': 1.0})
+    runner = GridRunner(lambda name, m, seed: {'emb': 3.0, 'dense': 1.0}.get(name) or loss(int(name.split('=')[1])), {})
     runner.results = tmp_path
     result = sw.run_bisect(sweep, runner)
     assert result['target'] == pytest.approx(1.2) and result['reached']
@@ -233,7 +218,7 @@ def test_bisect_finds_the_smallest_value_that_closes_the_gap(tmp_path, tiny_data
     assert len(probed) <= 20 and all(10 < v < 10000 for v in probed)
     # every run on both seeds (each decision is on their mean): the first seed, then the second, probe by probe
     ends = ['emb', 'dense', 'intrinsic_dim=10', 'intrinsic_dim=10000']
-    assert runner.ran == [f'{n}-s{s}' for s in (1, 2) for n in ends] + \
+    assert runner.trained == [f'{n}-s{s}' for s in (1, 2) for n in ends] + \
         [f'intrinsic_dim={v}-s{s}' for v in probed for s in (1, 2)]
     saved = json.loads((tmp_path / 'bisect.json').read_text())
     assert saved['answer'] == 3982 and saved['at_seeds']['holds'] is True and saved['seeds'] == [1, 2]
@@ -293,18 +278,45 @@ class GridRunner:
     def __init__(self, loss, store, budget=None):
         self.loss, self.store, self.budget, self.trained, self.stopping = loss, store, budget, [], False
 
-    def run_all(self, runs):
-        for r in runs:
-            if r.id in self.store:
+    def run_all(self, runs, follow=None):
+        queue, out = list(runs), {}
+        while queue:  # one job: runs finish in queue order, and what follows a run joins the end of the queue
+            r = queue.pop(0)
+            if r.id in out:
                 continue
-            if self.budget is not None and len(self.trained) >= self.budget:
-                self.stopping = True
-                break
-            self.trained.append(r.id)
-            loss = self.loss(r.name, r.lr_mult, r.seed)
-            self.store[r.id] = dict(status='ok' if math.isfinite(loss) else 'failed', final_val_loss=loss,
-                                    lr_mult=r.lr_mult, overrides=r.overrides)
-        return {r.id: self.store.get(r.id) for r in runs}
+            if r.id not in self.store:
+                if self.budget is not None and len(self.trained) >= self.budget:
+                    self.stopping = True
+                    break
+                self.trained.append(r.id)
+                loss = self.loss(r.name, r.lr_mult, r.seed)
+                self.store[r.id] = dict(status='ok' if math.isfinite(loss) else 'failed', final_val_loss=loss,
+                                        lr_mult=r.lr_mult, overrides=r.overrides)
+            out[r.id] = self.store[r.id]
+            queue += follow(r, out[r.id]) if follow else []
+        return out
+
+
+def test_a_run_that_follows_another_starts_when_that_one_ends_not_when_the_whole_batch_has(tmp_path):
+    """Runner.run_all with two jobs: b ends at once and its follow-up b2 starts while a still trains (a waits for b2
+    to start, for at most 30 s); a finished row replays into follow without training."""
+    runner = sw.Runner(sw.Sweep(name='t', path='t.py', base_files=[], base={}, runs=[], seeds=[1]), tmp_path, jobs=2)
+    b2_started, trained = threading.Event(), []
+
+    def train(run, k, total):
+        trained.append(run.id)
+        if run.id == 'b2-s1':
+            b2_started.set()
+        row = dict(run=run.id, status='ok', saw_b2=b2_started.wait(30) if run.id == 'a-s1' else None)
+        runner.write_row(row)
+        return row
+    runner.train = train
+    runner.write_row(dict(run='c-s1', status='ok'))                       # finished before: replayed
+    make = lambda name: sw.Run(name, 1, {}, 'x')
+    follow = lambda run, row: [make(run.name + '2')] if run.name in ('b', 'c') else []
+    rows = runner.run_all([make('a'), make('b'), make('c')], follow)
+    assert rows['a-s1']['saw_b2'] is True                                  # b2 ran while a was still training
+    assert sorted(rows) == ['a-s1', 'b-s1', 'b2-s1', 'c-s1', 'c2-s1'] and 'c-s1' not in trained
 
 
 def tuned_sweep(tmp_path, tiny_data, body):
@@ -321,9 +333,10 @@ def test_the_lr_grid_runs_on_the_first_seed_then_the_other_seeds_at_the_best_lr_
     assert best == {'a': 1.0, 'own': 2.0}
     assert runner.trained == ['plain-s1', 'plain-s2', 'plain-s3',
                               'a-lr0.5-s1', 'a-lr1-s1', 'a-lr2-s1', 'own-lr4-s1', 'own-lr8-s1',
-                              'own-lr2-s1',                   # the edge won: one more point past it
+                              'a-lr1-s2', 'a-lr1-s3',         # a is tuned: its other seeds, at its best only
+                              'own-lr2-s1',                   # own's edge won: one more point past it
                               'own-lr1-s1',                   # 2 won, now the edge: one more (the bound is 2)
-                              'a-lr1-s2', 'a-lr1-s3', 'own-lr2-s2', 'own-lr2-s3']   # other seeds at the best only
+                              'own-lr2-s2', 'own-lr2-s3']     # each run moves on as soon as its own points are in
     rows = runner.store
     # learning_rate and min_lr (0.01 and 0.001 in the base) are both scaled, so the schedule keeps its shape
     assert rows['a-lr0.5-s1']['overrides'] == {'learning_rate': 0.005, 'min_lr': 0.0005}
@@ -444,7 +457,7 @@ def test_a_bad_long_gap_or_claim_is_one_error_line_naming_it(tmp_path, tiny_data
         sw.load_sweep(path)
 
 
-def test_a_sweep_with_a_long_phase_trains_it_last_and_writes_what_report_py_needs(tmp_path, tiny_data):
+def test_a_sweep_with_a_long_phase_queues_it_after_the_short_run_and_writes_what_report_py_needs(tmp_path, tiny_data):
     path = write_sweep(tmp_path, tiny_data, "base['max_iters'] = 10\nseeds = [1]\nruns = [dict(name='dense')]\n"
                                             "long = dict(factor=2, runs=['dense'])\ngap = ('dense', 'dense')\n")
     r = sweep_cmd(path, tmp_path)
@@ -467,9 +480,9 @@ class BisectRunner(GridRunner):
         self.results, self.batches = results, []
         results.mkdir(parents=True, exist_ok=True)
 
-    def run_all(self, runs):
+    def run_all(self, runs, follow=None):
         n = len(self.trained)
-        out = super().run_all(runs)
+        out = super().run_all(runs, follow)
         self.batches.append(self.trained[n:])
         return out
 
@@ -507,13 +520,14 @@ def test_tuned_probes_count_at_their_best_lr_and_the_bisection_follows_that_loss
     grid = lambda name, mults: [f'{name}-lr{m:g}-s1' for m in mults]
     refs_ends = ['emb', 'dense', 'intrinsic_dim=5', 'intrinsic_dim=100000']
     seeds = lambda names: [f'{n}-lr{best(n)}-s{s}' for n in names for s in (2, 3)]
-    assert runner.batches[0] == [p for n in refs_ends for p in grid(n, (0.25, 1, 4))]   # one batch, in parallel
-    assert runner.batches[1] == [p for n in refs_ends[2:] for p in grid(n, (8,))]       # a winning edge, once
-    assert runner.batches[2] == seeds(refs_ends)                # the other seeds at the best lr, one batch
+    # one queue: every grid point, then each run's next step as soon as its own points are in: the references'
+    # other seeds (best inside their grid), the ends' winning edge (once), then the ends' other seeds
+    assert runner.batches[0] == [p for n in refs_ends for p in grid(n, (0.25, 1, 4))] + seeds(refs_ends[:2]) + \
+        [p for n in refs_ends[2:] for p in grid(n, (8,))] + seeds(refs_ends[2:])
     first = f"intrinsic_dim={result['probes'][2][0]}"
     assert result['probes'][2][0] == 707                                        # sqrt(5 x 100000)
-    assert runner.batches[3:6] == [grid(first, (0.25, 1, 4)), grid(first, (8,)), seeds([first])]  # probe by probe
-    assert len([b for b in runner.batches if b]) == 3 + 3 * (len(result['probes']) - 2)
+    assert runner.batches[1] == grid(first, (0.25, 1, 4)) + grid(first, (8,)) + seeds([first])  # probe by probe
+    assert len([b for b in runner.batches if b]) == 1 + (len(result['probes']) - 2)
 
     untuned = sw.run_bisect(bisect_sweep(tmp_path, tiny_data, seeds=[1]), BisectRunner(loss, {}, tmp_path / 'u'))
     assert not untuned['reached'] and untuned['note'] == 'hi=100000 does not meet the target: widen the range'
