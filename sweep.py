@@ -846,7 +846,9 @@ class Runner:
     def run_all(self, runs, follow=None):
         """Train every run that has no row yet (or a failed one, with retry_failed), `jobs` at a time, in order.
         follow(run, row), called as each run's row arrives (at once for a run that has one already), returns more
-        runs to queue: a run starts as soon as the runs it depends on have finished, not when a whole batch has.
+        runs, queued first: a run starts as soon as the runs it depends on have finished, not when a whole batch
+        has, and the longest (the long runs, which come last in a chain) start early rather than leave one core
+        training them alone at the end.
         Returns {run id: row} for all of them, finished before or now; stops early (self.stopping) on a signal."""
         done, queue, out, seen, futures = self.rows(), list(runs), {}, set(), {}
         skipped, k = 0, 0
@@ -861,7 +863,7 @@ class Runner:
                     if has_row(r):
                         skipped += 1
                         out[r.id] = done[r.id]
-                        queue += follow(r, done[r.id]) if follow else []
+                        queue[:0] = follow(r, done[r.id]) if follow else []
                     else:
                         k += 1
                         n = k + len({q.id for q in queue if q.id not in seen and not has_row(q)})
@@ -874,7 +876,7 @@ class Runner:
                         r, row = futures.pop(fut), fut.result()
                         out[r.id] = row
                         if row is not None and follow and not self.stopping:
-                            queue += follow(r, row)
+                            queue[:0] = follow(r, row)
         if skipped:
             print(f'{skipped} of {len(seen)} runs already have a row in {self.rows_path}: skipped', flush=True)
         rows = self.rows()

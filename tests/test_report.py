@@ -289,7 +289,7 @@ def test_a_bisect_folder_gets_a_loss_vs_value_figure_and_a_section_with_the_defi
                 out[r.id] = self.rows.setdefault(r.id, dict(synthetic_row(r.name, 'intrinsic', r.seed, 1e12, loss,
                                                                           1000), run=r.id, lr_mult=r.lr_mult,
                                                             bisect_value=r.bisect_value, learning_rate=3e-3 * r.lr_mult))
-                queue += follow(r, out[r.id]) if follow else []
+                queue[:0] = follow(r, out[r.id]) if follow else []
             return out
 
     runner = Runner()

@@ -280,7 +280,7 @@ class GridRunner:
 
     def run_all(self, runs, follow=None):
         queue, out = list(runs), {}
-        while queue:  # one job: runs finish in queue order, and what follows a run joins the end of the queue
+        while queue:  # one job: runs finish in queue order, and what follows a run goes first in the queue
             r = queue.pop(0)
             if r.id in out:
                 continue
@@ -293,7 +293,7 @@ class GridRunner:
                 self.store[r.id] = dict(status='ok' if math.isfinite(loss) else 'failed', final_val_loss=loss,
                                         lr_mult=r.lr_mult, overrides=r.overrides)
             out[r.id] = self.store[r.id]
-            queue += follow(r, out[r.id]) if follow else []
+            queue[:0] = follow(r, out[r.id]) if follow else []
         return out
 
 
@@ -332,8 +332,9 @@ def test_the_lr_grid_runs_on_the_first_seed_then_the_other_seeds_at_the_best_lr_
     best = sw.run_grid(sweep, runner)
     assert best == {'a': 1.0, 'own': 2.0}
     assert runner.trained == ['plain-s1', 'plain-s2', 'plain-s3',
-                              'a-lr0.5-s1', 'a-lr1-s1', 'a-lr2-s1', 'own-lr4-s1', 'own-lr8-s1',
+                              'a-lr0.5-s1', 'a-lr1-s1', 'a-lr2-s1',
                               'a-lr1-s2', 'a-lr1-s3',         # a is tuned: its other seeds, at its best only
+                              'own-lr4-s1', 'own-lr8-s1',
                               'own-lr2-s1',                   # own's edge won: one more point past it
                               'own-lr1-s1',                   # 2 won, now the edge: one more (the bound is 2)
                               'own-lr2-s2', 'own-lr2-s3']     # each run moves on as soon as its own points are in
@@ -520,10 +521,10 @@ def test_tuned_probes_count_at_their_best_lr_and_the_bisection_follows_that_loss
     grid = lambda name, mults: [f'{name}-lr{m:g}-s1' for m in mults]
     refs_ends = ['emb', 'dense', 'intrinsic_dim=5', 'intrinsic_dim=100000']
     seeds = lambda names: [f'{n}-lr{best(n)}-s{s}' for n in names for s in (2, 3)]
-    # one queue: every grid point, then each run's next step as soon as its own points are in: the references'
-    # other seeds (best inside their grid), the ends' winning edge (once), then the ends' other seeds
-    assert runner.batches[0] == [p for n in refs_ends for p in grid(n, (0.25, 1, 4))] + seeds(refs_ends[:2]) + \
-        [p for n in refs_ends[2:] for p in grid(n, (8,))] + seeds(refs_ends[2:])
+    # one queue: each run's next step goes first as soon as its own points are in: the references' other seeds
+    # (best inside their grid); the ends' winning edge (once), then their other seeds
+    assert runner.batches[0] == [p for n in refs_ends[:2] for p in grid(n, (0.25, 1, 4)) + seeds([n])] + \
+        [p for n in refs_ends[2:] for p in grid(n, (0.25, 1, 4, 8)) + seeds([n])]
     first = f"intrinsic_dim={result['probes'][2][0]}"
     assert result['probes'][2][0] == 707                                        # sqrt(5 x 100000)
     assert runner.batches[1] == grid(first, (0.25, 1, 4)) + grid(first, (8,)) + seeds([first])  # probe by probe
