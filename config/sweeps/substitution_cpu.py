@@ -43,7 +43,7 @@ target_loss = 2.0
 # centred on dense's optimum in the tuned elephant_cpu.py (x8, with x4 and x16 worse on seed 1337)
 jobs = 2                    # two train.py at a time, one thread each: 2 cores kept busy through evals and saves
 lr_grid = [4, 8, 16]        # multipliers of learning_rate, on each run's first seed (then its seeds at the best)
-lr_grid_max_extend = 2      # at most two points past each edge
+lr_grid_max_extend = 4      # at most four points past each edge (six low-rank runs were still best at x1 after two)
 _post = 'Armstrong (blog)'
 claims = [
     dict(claim='attention at a "large" rank keeps the full loss', source=_post, a='LgSA-FullMLP', b='FullSA-FullMLP',
