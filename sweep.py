@@ -591,8 +591,8 @@ def dry_run(sweep, results):
     if sweep.long:  # listed at lr x1; they train at their run's best (lr* below)
         L = sweep.long
         runs += long_runs(sweep, {e[0]: 1.0 for e in tuned}, defaults)
-        note += (f"{'; ' if note else ''}and the long runs (_x{L['factor']:g}), each once its run's best lr is known, with "
-                 f"{L['factor']:g} x {L['reference']}'s {L['flops_basis']}")
+        note += (f"{'; ' if note else ''}and the long runs (_x{L['factor']:g}), each once its run's best lr is "
+                 f"known, with {L['factor']:g} x {L['reference']}'s {L['flops_basis']}")
     print(f'sweep {sweep.name} ({sweep.path}): {len(runs)} runs, mode {sweep.mode}, seeds {sweep.seeds}, '
           f'results in {results}/')
     head = f"{'run':<34}{'family':<14}{'trainable':>14}{'non-emb':>14}{'frozen':>15}{'emulated':>15}" \
@@ -908,9 +908,9 @@ def run_bisect(sweep, runner):
     (one batch), then the geometric midpoint of the bracket (lo misses the target, hi meets it), one probe after the
     other, until hi/lo <= ratio (without a ratio: until no value lies between), at most `probes` times. With an
     lr_grid each run is tuned on the first seed as grid mode tunes a run (tune_lr: its grid points queued together, an
-    edge that wins extended) and trains the other seeds at its best lr as soon as that is known. at_seeds lists every run's per-seed losses.
-    Every run has its row, so a re-run replays the finished ones from results.jsonl and goes on. Writes
-    results/<sweep>/bisect.json; returns its dict, or None when the sweep is stopping."""
+    edge that wins extended) and trains the other seeds at its best lr as soon as that is known. at_seeds lists
+    every run's per-seed losses. Every run has its row, so a re-run replays the finished ones from results.jsonl
+    and goes on. Writes results/<sweep>/bisect.json; returns its dict, or None when the sweep is stopping."""
     b = sweep.bisect
     metric, fraction, ratio = b.get('metric', 'best_val_loss'), b.get('fraction', 0.9), b.get('ratio')
     integer = b.get('integer', True)

@@ -9,13 +9,13 @@
 # (parameters + gradients + AdamW state, activations saved per token: train.py's memory_report after step 1).
 # Three paired seeds for the 8-layer pair and its twins, one for the rest. Not yet run; estimated from
 # substitution_cpu.py's measured 53-87 s per 4-layer and 126-152 s per 8-layer run: about 35 min on 2 idle cores.
-# Tuned (lr grid 4, 8, 16 on the first seed for the dense models, 0.5, 1, 2 for the low-rank ones, up to two points past
-# a winning edge, other seeds at the best lr; the verdicts in `claims`): NOT YET MEASURED; about 38 grid runs' worth
-# and 3 of seeds (an 8-layer run costs about two of the default model's, a 16-layer one four), ~2.2 CPU-hours (~70 min
-# at --jobs 2) at 3-4 CPU-minutes a default 600-step run (2026-12-01). The low-rank grid sits a factor 8 below dense's:
-# in the tuned substitution_cpu.py the models with both sublayers low-rank were best at x1 or x2 (grid 4, 8, 16
-# extended down), the MLP at rank 1 or 0.1 of break-even at x1 (x0.5 worse), and in rank_depth_cpu.py the 4- and
-# 8-layer low-rank models at x1.
+# Tuned (lr grid 4, 8, 16 on the first seed for the dense models, 0.5, 1, 2 for the low-rank ones, up to two points
+# past a winning edge, other seeds at the best lr; the verdicts in `claims`): NOT YET MEASURED; about 38 grid runs'
+# worth and 3 of seeds (an 8-layer run costs about two of the default model's, a 16-layer one four), ~2.2 CPU-hours
+# (~70 min at --jobs 2) at 3-4 CPU-minutes a default 600-step run (2026-12-01). The low-rank grid sits a factor 8
+# below dense's: in the tuned substitution_cpu.py the models with both sublayers low-rank were best at x1 or x2
+# (grid 4, 8, 16 extended down), the MLP at rank 1 or 0.1 of break-even at x1 (x0.5 worse), and in rank_depth_cpu.py
+# the 4- and 8-layer low-rank models at x1.
 #   python sweep.py config/sweeps/rank_match_cpu.py && python report.py results/rank_match_cpu
 from model import matched_dense, trainable_nonembedding
 name = 'rank_match_cpu'
