@@ -10,10 +10,11 @@
 # MedSA-MedMLP. The rows a verdict rests on (dense, Lg attention, Lg MLP, MedSA-MedMLP at 4 and 8 layers) train on
 # three seeds, compared paired by seed in report.py; the rest on one. The untuned results in docs/results.md used
 # the earlier scaling of this file (Med = 0.25 of break-even, Inc/Dec ramps to 1/2 of it).
-# Tuned: lr grid 4, 8, 16 on the first seed, up to two points past a winning edge, other seeds at the best lr.
-# Budget (2-core EPYC, --jobs 2): NOT YET MEASURED; about 30 grid runs' worth and 6 of seeds, ~2 CPU-hours (~60 min)
-# by FLOPs at 3-4 CPU-minutes a 600-step run of the default model (2026-12-01; small and low-rank runs cost more
-# than their FLOPs say on a CPU). substitution_long_cpu.py adds the depth verdict at 4x dense's compute.
+# Tuned: lr grid 4, 8, 16 on the first seed, up to four points past a winning edge, other seeds at the best lr.
+# Budget (2-core EPYC, --jobs 2, one thread each), measured 2026-12-01: 81 runs (42 on the grid, 29 past its edges:
+# the low-rank MLPs went down to x0.5, 10 of seeds), about 9,400 s wall over two sessions, 17,312 s CPU (the
+# estimate was ~2 CPU-hours: it counted no edge points). substitution_long_cpu.py adds the depth verdict at 4x dense's
+# compute.
 #   python sweep.py config/sweeps/substitution_cpu.py && python report.py results/substitution_cpu
 name = 'substitution_cpu'
 base = dict(block_size=64, max_iters=500, eval_interval=50, eval_iters=10, log_interval=50, warmup_iters=50)
