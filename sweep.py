@@ -406,7 +406,8 @@ def tune_lr(sweep, runner, tuned, first=(), defaults=None, then=None):
     points = {e[0]: list(lr_grid_of(sweep, e)) for e in tuned}
     extended = {e[0]: [0, 0] for e in tuned}
     point = lambda e, m: lr_run(sweep, e, m, seed[e[0]], defaults)
-    owner, left, best, rows = {}, {}, {}, {}   # run id -> its entry; entry name -> its unfinished points' ids
+    owner, left, best, rows = {}, {}, {}, {}   # run id -> its entry; entry name -> its unfinished points' ids;
+                                               # rows: every run's row, as follow sees it arrive
 
     def start(e, mults):
         runs = [point(e, m) for m in mults]
@@ -431,7 +432,7 @@ def tune_lr(sweep, runner, tuned, first=(), defaults=None, then=None):
             return start(e, new)
         return then(e, best[name]) if then else []
 
-    rows.update(runner.run_all(list(first) + [r for e in tuned for r in start(e, points[e[0]])], follow))
+    runner.run_all(list(first) + [r for e in tuned for r in start(e, points[e[0]])], follow)
     if runner.stopping:
         return None
     return best, points, rows
