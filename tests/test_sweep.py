@@ -257,6 +257,20 @@ def test_sweep_files_load_and_set_only_train_py_keys(path):
             assert e['trainable_nonembedding'] > 0 and e['C_actual'] > 0
 
 
+def test_rank_match_compares_the_deep_low_rank_model_with_the_dense_model_nearest_its_trainable_count():
+    """Gillis's comparison: each claim's b is, of the sweep's 4-layer dense models (widths) and 128-wide ones
+    (depths), the one whose trainable non-embedding count is nearest a's, not another low-rank run's twin."""
+    s = sw.load_sweep(REPO / 'config' / 'sweeps' / 'rank_match_cpu.py')
+    defaults = sw.train_defaults()
+    count = {r.name: sw.estimate(sw.resolve_config(s, r.overrides, r.seed, defaults))['trainable_nonembedding']
+             for r in sw.expand(s, [e for e in s.runs if e.family in ('dense', 'dense_matched')] +
+                                [e for e in s.runs if e.name == 'lowrank_L8_r0.5'])}
+    assert s.claims
+    for c in s.claims:
+        n = count[c['a']]
+        assert abs(count[c['b']] - n) == min(abs(v - n) for k, v in count.items() if k.startswith('dense')), c
+
+
 @pytest.mark.parametrize('path', [p for p in SWEEP_FILES if sw.load_sweep(p).name != p.stem], ids=lambda p: p.stem)
 def test_a_file_that_extends_a_sweep_keeps_its_runs_unchanged_so_their_rows_replay(path):
     """elephant_more_cpu.py writes into results/elephant_cpu/: every run, grid, seed and claim of elephant_cpu.py is

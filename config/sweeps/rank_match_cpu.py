@@ -27,11 +27,13 @@ _low = [dict(name='lowrank_L8_r0.5', n_layer=8, attn_rank=0.5, mlp_rank=0.5, see
 _low += [dict(name=f'lowrank_L8_{s}', n_layer=8, attn_rank=1.0, mlp_rank=1.0, rank_schedule=s)
          for s in ('linear', 'step', 'exponential', 'neg_quadratic')]
 runs = [dict(name='dense_L4', family='dense', seeds=_three)]   # also the width-matched twin of 128
+_twin = {}                                                      # each low-rank run's dense twin of nearest width
 for _r in _low:
     _n = trainable_nonembedding(**{**_shape, **{k: v for k, v in _r.items() if k not in ('name', 'seeds')}},
                                 linear='lowrank')
     runs.append(dict(_r, linear='lowrank', family='lowrank', lr_grid=[0.5, 1, 2]))  # low-rank wants less than dense
     _w = matched_dense(_n, 'n_embd', **_shape)['n_embd']
+    _twin[_r['name']] = 'dense_L4' if _w == 128 else f'dense_W{_w}'
     if _w != 128 and not any(r['name'] == f'dense_W{_w}' for r in runs):
         runs.append(dict(name=f'dense_W{_w}', n_embd=_w, family='dense_matched', seeds=_r.get('seeds', [1337])))
 _L = matched_dense(trainable_nonembedding(**dict(_shape, n_layer=8), linear='lowrank', attn_rank=0.5, mlp_rank=0.5),
@@ -44,8 +46,7 @@ target_loss = 2.0
 jobs = 2                    # two train.py at a time, one thread each: 2 cores kept busy through evals and saves
 lr_grid = [4, 8, 16]        # multipliers of learning_rate, on each run's first seed (then its seeds at the best)
 lr_grid_max_extend = 2      # at most two points past each edge
-_w8 = next(r['name'] for r in runs if r['name'].startswith('dense_W'))   # lowrank_L8_r0.5's width twin
-_d8 = f'dense_L{_L}' if _L != 4 else 'dense_L4'                            # and its depth twin
+# lowrank_L8_r0.5's width twin and its depth twin (both dense_L4 here: one claim)
 claims = [dict(claim='a deeper low-rank model beats the dense model with as many trainable parameters '
                f'({twin})', source='Gillis (rank-vs-depth proposal)', a='lowrank_L8_r0.5', b=twin, holds_if='a<b')
-          for twin in dict.fromkeys([_w8, _d8])]
+          for twin in dict.fromkeys([_twin['lowrank_L8_r0.5'], f'dense_L{_L}'])]
