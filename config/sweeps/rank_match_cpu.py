@@ -7,12 +7,12 @@
 # count, and (8L rank 0.5) the dense depth with the nearest count at width 128. Metrics (report.py): perplexity
 # exp(val loss), time to val loss 2.0 (an eval every 25 steps), trainable parameters, and the model's own bytes
 # (parameters + gradients + AdamW state, activations saved per token: train.py's memory_report after step 1).
-# Three paired seeds for the 8-layer pair and its twins, one for the rest. Not yet run; estimated from
-# substitution_cpu.py's measured 53-87 s per 4-layer and 126-152 s per 8-layer run: about 35 min on 2 idle cores.
+# Three paired seeds for the 8-layer pair and its twin, one for the rest.
 # Tuned (lr grid 4, 8, 16 on the first seed for the dense models, 0.5, 1, 2 for the low-rank ones, up to two points
-# past a winning edge, other seeds at the best lr; the verdicts in `claims`): NOT YET MEASURED; about 38 grid runs'
-# worth and 3 of seeds (an 8-layer run costs about two of the default model's, a 16-layer one four), ~2.2 CPU-hours
-# (~70 min at --jobs 2) at 3-4 CPU-minutes a default 600-step run (2026-12-01). The low-rank grid sits a factor 8
+# past a winning edge, other seeds at the best lr; the verdicts in `claims`): measured 2026-12-01/02 on the 2-core
+# EPYC at --jobs 2, 41 runs (every low-rank run needed its x0.25 point), 7,646 s wall (2.1 h, over two sessions),
+# 14,641 s CPU (4.1 CPU-hours; estimated ~2.2: an 8-layer low-rank run took 340-440 s, a 16-layer one 610-650 s,
+# a 4-layer dense one 210-300 s, one thread each, two at a time). The low-rank grid sits a factor 8
 # below dense's: in the tuned substitution_cpu.py the models with both sublayers low-rank were best at x1 or x2
 # (grid 4, 8, 16 extended down), the MLP at rank 1 or 0.1 of break-even at x1 (x0.5 worse), and in rank_depth_cpu.py
 # the 4- and 8-layer low-rank models at x1.
