@@ -257,6 +257,16 @@ def test_sweep_files_load_and_set_only_train_py_keys(path):
             assert e['trainable_nonembedding'] > 0 and e['C_actual'] > 0
 
 
+@pytest.mark.parametrize('path', [p for p in SWEEP_FILES if p.stem.endswith('_cpu')], ids=lambda p: p.stem)
+def test_every_claim_of_a_cpu_sweep_compares_two_of_its_runs_on_three_paired_seeds(path):
+    """No verdict from a single seed: each claim's a and b are runs of the sweep sharing at least three seeds."""
+    s = sw.load_sweep(path)
+    seeds = {e.name: set(e.seeds or s.seeds) for e in s.runs}
+    for c in s.claims:
+        assert c['a'] in seeds and c['b'] in seeds, c
+        assert len(seeds[c['a']] & seeds[c['b']]) >= 3, c
+
+
 def test_rank_match_compares_the_deep_low_rank_model_with_the_dense_model_nearest_its_trainable_count():
     """Gillis's comparison: each claim's b is, of the sweep's 4-layer dense models (widths) and 128-wide ones
     (depths), the one whose trainable non-embedding count is nearest a's, not another low-rank run's twin."""
