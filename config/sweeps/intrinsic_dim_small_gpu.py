@@ -6,15 +6,7 @@
 # Budget: NOT YET MEASURED (no GPU here). --dry-run: 12 grid points for the references and ends, about 5 probes of
 # 3 points and 2 seeds each, 8 seed runs at the references and ends: 45 runs of 1.0B tokens if no lr edge wins.
 #   python sweep.py config/sweeps/intrinsic_dim_small_gpu.py --dry-run
+include('config/sweeps/intrinsic_dim_gpu.py')
 name = 'intrinsic_dim_small_gpu'
-base = dict(dataset='fineweb_edu', n_layer=6, n_embd=384, n_head=6, block_size=1024, batch_size=32,
-            gradient_accumulation_steps=16, max_iters=1907, warmup_iters=100, learning_rate=6e-4, min_lr=6e-5,
-            eval_interval=100, eval_iters=40, log_interval=10, compile=True)
-mode = 'bisect'
-seeds = [1337, 1338, 1339]  # the lr grid on 1337, the others at its best lr: decisions on the mean
-lr_grid = [1/4, 1, 4]
-lr_grid_max_extend = 1
-bisect = dict(key='intrinsic_dim', lo=5, hi=10_616_832, ratio=2, probes=8, fraction=0.9, metric='final_val_loss',
-              run=dict(linear='intrinsic'),
-              low_ref=dict(name='embeddings_only', linear='frozen'),
-              high_ref=dict(name='dense', linear='dense'))
+base = dict(base, n_layer=6, n_embd=384, n_head=6)
+bisect = dict(bisect, hi=10_616_832)
