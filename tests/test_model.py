@@ -210,9 +210,11 @@ def test_frozen_layers_cost_no_weight_gradient():
 
 # -- generation --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize('variant', ['dense', 'lora'])
-def test_kv_cache_generation_equals_full_recompute(variant):
-    model = tiny(linear=variant, block_size=64).eval()
+@pytest.mark.parametrize('kw', [dict(linear='dense'), dict(linear='lora'),
+                                dict(n_layer=3, doped=True, doped_layer='block')],  # a frozen layer keeps a cache too
+                         ids=['dense', 'lora', 'doped_block'])
+def test_kv_cache_generation_equals_full_recompute(kw):
+    model = tiny(**kw, block_size=64).eval()
     # make the model non-trivial so greedy decoding is not constant
     with torch.no_grad():
         for p in model.parameters():
