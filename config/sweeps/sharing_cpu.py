@@ -7,9 +7,9 @@
 #   python sweep.py config/sweeps/sharing_cpu.py && python report.py results/sharing_cpu
 # Tuned: every run first trains on seed 1337 at learning_rate x 4, 8 and 16 (up to two more points past an edge that
 # wins) and is reported at its best lr; its other seeds train at that lr only. The budget above is the untuned sweep's;
-# the tuned one: NOT YET MEASURED; about 28 grid runs' worth and 14 of seeds, ~2.2 CPU-hours (~70 min at --jobs 2)
-# by FLOPs at 3-4 CPU-minutes a 600-step run of the default model (2026-12-01; small and low-rank runs cost more
-# than their FLOPs say on a CPU). sharing_long_cpu.py adds the 4x phase.
+# the tuned one measured (2026-12-02, 2-core EPYC, --jobs 2, two sessions): 32 runs, 5,747 s wall (600 s of it paused
+# for CI), 9,275 s CPU; 4-layer runs 230-290 s each on one thread, 8-layer ones 430-500 s.
+# sharing_long_cpu.py adds the 4x phase.
 from sweep import grid
 name = 'sharing_cpu'
 base = dict(block_size=64, max_iters=600, eval_interval=100, eval_iters=10, log_interval=50, warmup_iters=50)
@@ -20,8 +20,8 @@ runs.append(dict(name='share=all-L8', share='all', n_layer=8))
 for _r in runs:
     _r['family'] = f"share_{_r['share']}"
     _r['seeds'] = [1337, 1338, 1339]
-# Added after the measured budget above (not yet run; about +8 min): ALBERT's ablations, sharing only the attention
-# or only the MLP across all layers (share_what), next to whole-block sharing, on the three paired seeds
+# ALBERT's ablations: sharing only the attention or only the MLP across all layers (share_what), next to whole-block
+# sharing, on the three paired seeds
 runs += [dict(name=f'share=all-{w}', share='all', share_what=w, family=f'share_all_{w}', seeds=[1337, 1338, 1339])
          for w in ('attn', 'mlp')]
 seeds = [1337]
