@@ -642,10 +642,12 @@ def error_line(stderr_text, returncode):
 
 
 def cumulative_seconds(evals):
-    """Training seconds at each eval, counted from the run's first start. A resumed train.py restarts its clock
-    (`seconds` drops) at the checkpoint's iteration, and the interrupted attempt's eval at that iteration was
-    dropped from the log: the time the old attempt took from its last kept eval to the checkpoint is estimated
-    at its own pace (seconds per iteration; the new attempt's pace if the old one logged a single eval)."""
+    """Training seconds at each eval, counted from the run's first start. A newer checkpoint carries its training
+    seconds and the resumed clock goes on from them (this is then the identity); one written before 2026-12-02 does
+    not, and train.py resumed from it restarts its clock (`seconds` drops) at the checkpoint's iteration, the
+    interrupted attempt's eval at that iteration dropped from the log: the time the old attempt took from its last
+    kept eval to the checkpoint is estimated at its own pace (seconds per iteration; the new attempt's pace if the
+    old one logged a single eval)."""
     segments = []
     for r in evals:
         if not segments or r['seconds'] < segments[-1][-1]['seconds']:

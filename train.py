@@ -219,7 +219,7 @@ def train_batches(gen):
 model_args = {k: globals()[k] for k in _model_keys}
 _resume_fixed = ('dataset', 'batch_size', 'gradient_accumulation_steps', 'optimizer', 'weight_decay', 'beta1', 'beta2')
 model_args.update(vocab_size=meta['vocab_size'], block_size=block_size)
-iter_num, tokens_seen, best_val_loss, checkpoint = 0, 0, float('inf'), None
+iter_num, tokens_seen, best_val_loss, checkpoint, seconds_before = 0, 0, float('inf'), None, 0.0
 target_state = dict(done=False, vals=[])  # target_loss: reached yet, and (iter, val loss) of the evals so far
 ckpt_path = os.path.join(out_dir, 'ckpt.pt')
 if init_from == 'resume':
@@ -278,6 +278,7 @@ if checkpoint is not None:
     sampler.set_state(checkpoint['sampler'])
     iter_num, tokens_seen, best_val_loss = checkpoint['iter_num'], checkpoint['tokens'], checkpoint['best_val_loss']
     target_state = checkpoint.get('target_state', target_state)
+    seconds_before = checkpoint.get('seconds', 0.0)  # training seconds up to the checkpoint (older ones: unknown, 0)
     rng = checkpoint['rng']
     if len(rng['torch']) != world_size and master:
         # the data sampler and the parameters do not depend on the number of processes; only dropout's RNGs do
@@ -372,7 +373,7 @@ def save(path):
                                                                    (o.state_dict() for o in optimizers))),
                              scaler=scaler.state_dict(), sampler=sampler.get_state(), rng=rng,
                              iter_num=iter_num, tokens=tokens_seen, best_val_loss=best_val_loss,
-                             target_state=target_state,
+                             target_state=target_state, seconds=time.time() - t_start,
                              model_args=model_args, config=config), path)
 
 
@@ -468,7 +469,7 @@ def near_target():
 # -----------------------------------------------------------------------------
 # the training loop
 
-t_start = time.time()
+t_start = time.time() - seconds_before  # a resumed run's clock goes on from its checkpoint's: logged seconds never drop
 t_last, iters_since, bad_steps, exit_code = time.time(), 0, 0, 0
 memory = None  # the model's own bytes, measured once after the first step
 while True:

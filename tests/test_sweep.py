@@ -174,7 +174,8 @@ def test_a_bad_sweep_file_is_one_error_line(tmp_path, tiny_data):
 
 
 def test_collect_times_a_resumed_run_from_its_first_start(tmp_path):
-    """seconds restart at 0 in a resumed train.py; the row's times carry the attempts before it."""
+    """seconds restart at 0 in a train.py resumed from an older checkpoint (newer ones carry their training seconds);
+    the row's times carry the attempts before it."""
     out = tmp_path / 'r'
     out.mkdir()
     (out / 'config.json').write_text(json.dumps(dict(config=dict(max_iters=30), params=dict(

@@ -50,7 +50,8 @@ def test_each_variant_trains_and_samples(tmp_path, tiny_data, variant):
 
 def test_resume_continues_from_the_saved_iteration_past_a_log_line_cut_by_a_kill(tmp_path, tiny_data):
     out, _ = train(tmp_path, tiny_data, '--max_iters=20', '--eval_interval=10')
-    assert load_checkpoint(out / 'ckpt.pt')['iter_num'] == 20
+    ckpt = load_checkpoint(out / 'ckpt.pt')
+    assert ckpt['iter_num'] == 20 and ckpt['seconds'] > 0
     with open(out / 'log.jsonl', 'a') as f:
         f.write('{"iter": 21, "lo')                      # a write cut short by a kill
     _, r = train(tmp_path, tiny_data, '--max_iters=30', '--eval_interval=10', '--init_from=resume',
@@ -58,6 +59,9 @@ def test_resume_continues_from_the_saved_iteration_past_a_log_line_cut_by_a_kill
     assert load_checkpoint(out / 'ckpt.pt')['iter_num'] == 30
     assert 'iter 20:' in r.stdout and 'iter 0:' not in r.stdout
     assert max(rec['iter'] for rec in read_log(out)) == 30    # the torn line is gone, the log reads whole
+    # the clock goes on from the checkpoint's training seconds (time to a target counts the whole run), never back
+    seconds = [rec['seconds'] for rec in read_log(out) if 'val_loss' in rec]
+    assert seconds == sorted(seconds) and seconds[-1] > ckpt['seconds']
 
 
 EXACT = ['--max_iters=200', '--eval_interval=50', '--log_interval=1', '--dropout=0.1']
