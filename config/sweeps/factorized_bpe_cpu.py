@@ -4,12 +4,10 @@
 # factorizing saved 2%. Runs: untied (wte V x H, head H x V), tied (one V x H), the tied factorized embedding at
 # E = 32 and 64 (V x E, then E x H; the head mirrors it, H -> E -> V, as ALBERT ties them), and the untied factorized
 # embedding at E = 32 (the bottleneck on the input side only; the head stays H x V). Elephant's set-up otherwise
-# (block 64, 600 steps). Three paired seeds each. Not yet run; estimated from sharing_cpu.py's measured 21 min for
-# 10 runs, plus the larger head: about 40 min on 2 idle cores.
+# (block 64, 600 steps). Three paired seeds each.
 # Tuned (lr grid 4, 8, 16 on the first seed, up to two points past a winning edge, other seeds at the best lr; the
-# verdicts in `claims`): NOT YET MEASURED; about 20 grid runs' worth and 10 of seeds (the 4,096-token head makes a
-# step about 1.6x as costly), ~1.6 CPU-hours (~50 min at --jobs 2) at 3-4 CPU-minutes a default 600-step run
-# (2026-12-01).
+# verdicts in `claims`): measured 2026-12-02 on the 2-core EPYC at --jobs 2: 28 runs, 8,364 s wall over two
+# sessions (about 1,600 s of it paused, for CI and a benchmark), 12,574 s CPU.
 #   python data/pystdlib_bpe/prepare.py && python sweep.py config/sweeps/factorized_bpe_cpu.py
 name = 'factorized_bpe_cpu'
 base = dict(dataset='pystdlib_bpe', block_size=64, max_iters=600, eval_interval=100, eval_iters=10, log_interval=50,
