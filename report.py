@@ -330,6 +330,23 @@ def family_fits(groups, xkey, metric):
     return out
 
 
+def line_residuals(groups, fits):
+    """LightOn's comparison: each run's loss minus another family's power-law line (one fitted on final points, e.g.
+    dense models of several sizes) at the run's own compute, for each compute measure.
+    {(line family, sweep, run name): (group, {xkey: (residual, extrapolated: C outside the line's fitted range)})}."""
+    out = OrderedDict()
+    for xkey, fs in fits.items():
+        for fam, (source, pts, fit, _) in fs.items():
+            if source != 'final points' or not fit:
+                continue
+            lo, hi = min(x for x, _ in pts), max(x for x, _ in pts)
+            for g in groups:
+                if g['family'] != fam and g['loss'] is not None and g.get(xkey):
+                    res = g['loss'] - fit['a'] * g[xkey] ** -fit['b']
+                    out.setdefault((fam, g['sweep'], g['name']), (g, {}))[1][xkey] = (res, not lo <= g[xkey] <= hi)
+    return out
+
+
 # -----------------------------------------------------------------------------
 # figures
 
@@ -586,6 +603,16 @@ def markdown(dirs, rows, groups, fits, front, metric, bisects, pairs, figures=FI
                          f"{pm(fit and fit['b'], fit and fit['se_b'])} | {num(fit and fit['a'])} | "
                          f"{'-' if not fit else format(fit['rms'], '.4f')} | "
                          f"{pm(off and off['b'], off and off['se_b'])} | {'-' if not off else format(off['L_inf'], '.4f')} |")
+    residuals = line_residuals(groups, fits)
+    if residuals:
+        lines += ['', '## Against each line', '',
+                  "Each run's loss minus a family's line L = a·C^-b (the fits above on final points) at the run's own "
+                  'C: negative lies below the line, i.e. lower loss than that family at the same compute; * : the C '
+                  "is outside the line's fitted range (extrapolated).", '',
+                  '| line | run | family | n | ' + ' | '.join(fits) + ' |', '|---|---|---|---|' + '---|' * len(fits)]
+        for (fam, _, name), (g, res) in residuals.items():
+            cells = ' | '.join('-' if x not in res else f'{res[x][0]:+.4f}{"*" if res[x][1] else ""}' for x in fits)
+            lines.append(f"| {fam} | {name} | {g['family']} | {len(g['rows'])} | {cells} |")
     lines += ['', '## Pareto frontier: trainable non-embedding parameters vs loss', '',
               'Runs that no other run beats with as few or fewer trainable non-embedding parameters.', '',
               '| trainable non-emb | loss | run | family |', '|---|---|---|---|']

@@ -86,6 +86,31 @@ def test_fits_recover_exponents_and_the_offset():
     assert report.fit_power_law_offset(C[:3], L[:3]) is None   # three points cannot fix three parameters
 
 
+def test_each_run_is_compared_with_another_familys_line_at_its_own_compute_and_extrapolation_is_marked(tmp_path):
+    """LightOn's reading: a doped or structured run against the dense line at the same compute, not only against one
+    dense run; a run past the line's range is marked, since the line there is an extrapolation."""
+    line = lambda C: 12.0 * C ** -0.076
+    rows = [synthetic_row(f'dense_L{L}', 'dense', 1, C, line(C), params=L * 1000)
+            for L, C in ((1, 1e12), (2, 2e12), (4, 4e12), (8, 8e12))]
+    rows += [synthetic_row('doped', 'doped', s, 3e12, line(3e12) - 0.05 + d, params=2000)
+             for s, d in ((1, 0.01), (2, -0.01))]
+    rows += [synthetic_row('tiny', 'fastfood', 1, 1e11, line(1e11) + 0.2, params=20)]
+    groups = report.aggregate(rows, 'final_val_loss')
+    fits = {x: report.family_fits(groups, x, 'final_val_loss') for x in ('C_train', 'C_actual')}
+    res = report.line_residuals(groups, fits)
+    g, doped = res[('dense', 'synth', 'doped')]
+    assert doped['C_train'] == (pytest.approx(-0.05, abs=1e-9), False)    # the mean of its two seeds, inside the range
+    assert doped['C_actual'][0] == pytest.approx(-0.05, abs=1e-9)        # C_actual = 2 C_train for every run here
+    assert res[('dense', 'synth', 'tiny')][1]['C_train'] == (pytest.approx(0.2, abs=1e-9), True)   # 10x below
+    assert not any(fam != 'dense' for fam, _, _ in res)                  # a family of one run is no line
+    assert not any(name.startswith('dense') for _, _, name in res)       # nor is a run compared with its own line
+    out = tmp_path / 'lines'
+    write_results(out, rows)
+    assert run('report.py', str(out)).returncode == 0
+    md = (out / 'report.md').read_text()
+    assert '| dense | doped | doped | 2 | -0.0500 | -0.0500 |' in md and '| dense | tiny | fastfood | 1 | +0.2000* |' in md
+
+
 def test_the_pareto_frontier_keeps_runs_no_smaller_run_beats():
     pts = [dict(x=5, y=3.0, name='five'), dict(x=0, y=3.2, name='emb'), dict(x=1000, y=3.1, name='worse'),
            dict(x=2000, y=2.0, name='dense'), dict(x=50, y=2.9, name='basis')]
