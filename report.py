@@ -618,14 +618,40 @@ def markdown(dirs, rows, groups, fits, front, metric, bisects, pairs, figures=FI
               '| trainable non-emb | loss | run | family |', '|---|---|---|---|']
     lines += [f"| {num(p['x'])} | {p['y']:.4f} | {p['name']} | {p['family']} |" for p in front]
     for d, b in bisects:
-        lines += [''] + bisect_markdown(d, b)
+        lines += [''] + bisect_markdown(d, b, same_key_runs(b, groups))
     lines += ['', '## Figures', ''] + [f'![{f[:-4]}]({f})' for f in figures]
     return '\n'.join(lines) + '\n'
 
 
-def bisect_markdown(d, b):
+def same_key_runs(b, groups):
+    """The runs of the other folders given that set the bisected key on the bisection's model and training (the same
+    block weights D, embeddings and tokens as its high reference), at their best lr: [(value, group)]. They extend its
+    figure and section below or above the bisected range (e.g. an elephant sweep's d = 5 ... 10^4 next to a
+    bisection of d from 65,536)."""
+    ref = next((g for g in groups if g['sweep'] == b.get('sweep') and g['name'] == b['high_ref'] and g['rows']), None)
+    if ref is None:
+        return []
+    same = lambda g: all(g['rows'][0].get(k) == ref['rows'][0].get(k)
+                         for k in ('emulated_nonembedding', 'trainable_embedding', 'tokens'))
+    return sorted(((g['rows'][0]['overrides'][b['key']], g) for g in groups if g['sweep'] != b.get('sweep') and
+                   g['rows'] and b['key'] in g['rows'][0]['overrides'] and same(g)), key=lambda p: p[0])
+
+
+def gap_on_seeds(b, g):
+    """The fraction of the bisection's gap a run closes against the references' mean on the run's own seeds (a
+    one-seed run against that seed's references, not the three-seed means); None without those seeds' references."""
+    losses = lambda name: ((b.get('at_seeds') or {}).get('runs', {}).get(name) or {}).get('losses', {})
+    low, high = losses(b['low_ref']), losses(b['high_ref'])
+    seeds = [str(s) for s in g['seeds']]
+    if not seeds or any(low.get(s) is None or high.get(s) is None for s in seeds) or g[b['metric']] is None:
+        return None
+    lo, hi = (sum(ls[s] for s in seeds) / len(seeds) for ls in (low, high))
+    return (lo - g[b['metric']]) / (lo - hi) if lo != hi else None
+
+
+def bisect_markdown(d, b, others=()):
     """The section of one bisect.json (sweep.py run_bisect): the definition, the answer and bracket, every probe,
-    and every run's loss per seed."""
+    every run's loss per seed, and the same-key runs of other folders (same_key_runs)."""
     key, metric, frac = b['key'], b['metric'], b['fraction']
     seed = f" on seed {b['seed']}" if b.get('seed') is not None else \
         f" on the mean of seeds {', '.join(map(str, b['seeds']))}" if b.get('seeds') else ''
@@ -671,13 +697,24 @@ def bisect_markdown(d, b):
             lines += ['', f"Target on the seed means: {at['target']:.4f}; the bracket "
                           f"{'**holds**' if at['holds'] else '**does not hold**'} on them "
                           f"(the lower value's mean above the target, the upper one's at or below it)."]
+    if others:
+        lines += ['', f"Runs of {', '.join(OrderedDict.fromkeys(g['sweep'] for _, g in others))} with `{key}` on the "
+                      f"same model and training (block weights, embeddings and tokens as `{b['high_ref']}`), each at "
+                      f"its best lr; gap closed against the references' mean on the run's own seeds.", '',
+                  f"| sweep | {key} | lr multiplier | seeds | {metric} mean ± std | gap closed |",
+                  '|---|---|---|---|---|---|']
+        for v, g in others:
+            gap = gap_on_seeds(b, g)
+            lines.append(f"| {g['sweep']} | {v} | {'-' if g['rows'][0].get('lr_mult') is None else format(g['rows'][0]['lr_mult'], 'g')} | "
+                         f"{', '.join(map(str, g['seeds']))} | {pm(g[metric], g[metric + '_std'])} | "
+                         f"{'-' if gap is None else format(gap, '.1%')} |")
     return lines
 
 
-def plot_bisect(b, path):
+def plot_bisect(b, path, others=()):
     """The bisected metric against the bisected value (log x): every probe at its best lr (the seed mean, or one
     seed's loss in a bisect.json from before decisions were made on means), the two references and the target as
-    horizontal lines, the seed means with their std."""
+    horizontal lines, the seed means with their std, and the same-key runs of other folders (same_key_runs)."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7.5, 5))
     pts = sorted((v, l) for v, l in b.get('probes', []) if l is not None)
@@ -698,6 +735,10 @@ def plot_bisect(b, path):
                     label=f"± std over seeds {', '.join(map(str, at['seeds']))}")
         if at['target'] is not None and b.get('seed') is not None:  # a bisection decided on one seed
             ax.axhline(at['target'], ls=':', color='C1', lw=1, label=f"target on the seed means {at['target']:.4f}")
+    if others:
+        ax.errorbar([v for v, _ in others], [g[b['metric']] for _, g in others],
+                    yerr=[g[b['metric'] + '_std'] or 0 for _, g in others], fmt='s', color='C4', ms=5, capsize=3,
+                    label=f"{', '.join(OrderedDict.fromkeys(g['sweep'] for _, g in others))} (seed mean, best lr)")
     ax.set_xscale('log')
     ax.set_xlabel(f"{b['key']} (log)")
     ax.set_ylabel(f"{b['metric']} (nats/token)")
@@ -785,7 +826,7 @@ def main(argv):
     bisects = [(d, json.loads((Path(d) / 'bisect.json').read_text())) for d in args.dirs
                if (Path(d) / 'bisect.json').exists()]
     for d, b in bisects:
-        plot_bisect(b, out / f"bisect_{b.get('sweep') or Path(d).name}.png")
+        plot_bisect(b, out / f"bisect_{b.get('sweep') or Path(d).name}.png", same_key_runs(b, groups))
         figures.append(f"bisect_{b.get('sweep') or Path(d).name}.png")
     pairs = paired_differences(groups, args.metric)
     meta = [json.loads((Path(d) / 'sweep.json').read_text()) for d in args.dirs if (Path(d) / 'sweep.json').exists()]

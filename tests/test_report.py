@@ -291,9 +291,9 @@ def test_report_reads_the_sweep_file_s_claims_and_gap_and_prints_the_verdicts(tm
     assert re.search(r'\| b \| b \| 3 \| .* \| 2\.5200 ± 0\.0100 \| 24\.0% ± 0\.5% \|', md)
 
 
-def test_a_bisect_folder_gets_a_loss_vs_value_figure_and_a_section_with_the_definition_and_the_seeds(tmp_path):
-    """bisect.json and the rows as sweep.py's tuned bisection writes them (run_bisect on synthetic losses): the
-    figure bisect_<sweep>.png, the definition next to Li et al.'s, every probe on the seed means, every seed."""
+def bisected_folder(tmp_path):
+    """A results folder as sweep.py's tuned bisection writes it (run_bisect on synthetic losses: the references 2.3
+    and 1.5, a probe 2.3 - 0.8 log10(d) / 5, each + 0.1 |log2 lr| + 0.01 (seed - 1)): (folder, bisect.json)."""
     out = tmp_path / 'synth'
     out.mkdir()
     s = sweep.Sweep(name='synth', path='t.py', base_files=[], base={}, runs=[], seeds=[1, 2, 3], mode='bisect',
@@ -324,7 +324,14 @@ def test_a_bisect_folder_gets_a_loss_vs_value_figure_and_a_section_with_the_defi
     with open(out / 'results.jsonl', 'w') as f:
         for row in runner.rows.values():
             f.write(json.dumps(row) + '\n')
+    return out, b
 
+
+def test_a_bisect_folder_gets_a_loss_vs_value_figure_and_a_section_with_the_definition_and_the_seeds(tmp_path):
+    """bisect.json and the rows as sweep.py's tuned bisection writes them: the figure bisect_<sweep>.png, the
+    definition next to Li et al.'s, every probe on the seed means, every seed."""
+    out, b = bisected_folder(tmp_path)
+    lo, hi = b['bracket']
     r = run('report.py', str(out))
     assert r.returncode == 0, r.stderr
     assert (out / 'bisect_synth.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
@@ -343,6 +350,27 @@ def test_a_bisect_folder_gets_a_loss_vs_value_figure_and_a_section_with_the_defi
     assert (f'| intrinsic_dim={hi} | {hi} | 1 | 1: {top:.4f}, 2: {top + 0.01:.4f}, 3: {top + 0.02:.4f} | '
             f'{top + 0.01:.4f} ± 0.0100 |') in md
     assert f"Target on the seed means: {2.31 - 0.9 * 0.8:.4f}; the bracket **holds**" in md
+
+
+def test_runs_of_another_sweep_with_the_bisected_key_on_the_same_model_join_the_bisection_figure_and_section(tmp_path):
+    """An elephant-like folder's intrinsic runs at d below the bisected range: each at its best lr, its gap against
+    the references on its own seeds (a seed-1 run against seed 1's references: (2.3 - l) / 0.8, not the three-seed
+    means'); a run of another training length stays out."""
+    out, b = bisected_folder(tmp_path)
+    other = tmp_path / 'elsewhere'
+    row = lambda d, seed, mult, loss, tokens=1_000_000: dict(
+        synthetic_row(f'intrinsic_d{d}', 'intrinsic', seed, 1e12, loss, 1000, tokens=tokens), sweep='elsewhere',
+        run=f'intrinsic_d{d}-lr{mult:g}-s{seed}', lr_mult=mult, overrides={'linear': 'intrinsic', 'intrinsic_dim': d})
+    write_results(other, [row(7, 1, 1, 2.26), row(7, 1, 2, 2.20), row(70, 1, 1, 2.00), row(70, 2, 1, 2.02),
+                          row(700, 1, 1, 1.70, tokens=4_000_000)])
+    r = run('report.py', str(out), str(other), '--out', str(tmp_path / 'both'))
+    assert r.returncode == 0, r.stderr
+    md = (tmp_path / 'both' / 'report.md').read_text()
+    assert 'Runs of elsewhere with `intrinsic_dim` on the same model and training' in md
+    assert f'| elsewhere | 7 | 2 | 1 | 2.2000 | {(2.3 - 2.2) / 0.8:.1%} |' in md       # its best lr, one seed
+    assert f'| elsewhere | 70 | 1 | 1, 2 | 2.0100 ± 0.0141 | {(2.305 - 2.01) / 0.8:.1%} |' in md
+    assert '| elsewhere | 700 |' not in md                                         # 4x the tokens: another training
+    assert (tmp_path / 'both' / 'bisect_synth.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 
 
 def test_a_sweeps_cost_is_the_union_of_its_attempts_wall_time_and_the_sum_of_their_cpu(tmp_path):

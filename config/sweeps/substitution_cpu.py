@@ -13,8 +13,8 @@
 # Tuned: lr grid 4, 8, 16 on the first seed, up to four points past a winning edge, other seeds at the best lr.
 # Budget (2-core EPYC, --jobs 2, one thread each), measured 2026-12-01: 81 runs (42 on the grid, 29 past its edges:
 # the low-rank MLPs went down to x0.5, 10 of seeds), about 9,400 s wall over two sessions, 17,312 s CPU (the
-# estimate was ~2 CPU-hours: it counted no edge points). substitution_long_cpu.py adds the depth verdict at 4x dense's
-# compute.
+# estimate was ~2 CPU-hours: it counted no edge points). substitution_long_cpu.py adds the depth verdict at 4x the
+# 8-layer model's compute.
 #   python sweep.py config/sweeps/substitution_cpu.py && python report.py results/substitution_cpu
 name = 'substitution_cpu'
 base = dict(block_size=64, max_iters=500, eval_interval=50, eval_iters=10, log_interval=50, warmup_iters=50)
