@@ -624,15 +624,20 @@ def markdown(dirs, rows, groups, fits, front, metric, bisects, pairs, figures=FI
 
 
 def same_key_runs(b, groups):
-    """The runs of the other folders given that set the bisected key on the bisection's model and training (the same
-    block weights D, embeddings and tokens as its high reference), at their best lr: [(value, group)]. They extend its
+    """The runs of the other folders given that set the bisected key with the same other flags as the bisection's probes
+    (not another projection, say), on its model and training (the same block weights D, embeddings and tokens as its
+    high reference), at their best lr: [(value, group)]. They extend its
     figure and section below or above the bisected range (e.g. an elephant sweep's d = 5 ... 10^4 next to a
     bisection of d from 65,536)."""
     ref = next((g for g in groups if g['sweep'] == b.get('sweep') and g['name'] == b['high_ref'] and g['rows']), None)
-    if ref is None:
+    probe = next((g for g in groups if g['sweep'] == b.get('sweep') and g['rows'] and
+                  b['key'] in g['rows'][0]['overrides']), None)
+    if ref is None or probe is None:
         return []
-    same = lambda g: all(g['rows'][0].get(k) == ref['rows'][0].get(k)
-                         for k in ('emulated_nonembedding', 'trainable_embedding', 'tokens'))
+    flags = lambda g: {k: v for k, v in g['rows'][0]['overrides'].items()   # the variant's flags: not its d or lr
+                       if k not in (b['key'], 'learning_rate', 'min_lr')}
+    same = lambda g: flags(g) == flags(probe) and all(g['rows'][0].get(k) == ref['rows'][0].get(k)
+                                                      for k in ('emulated_nonembedding', 'trainable_embedding', 'tokens'))
     return sorted(((g['rows'][0]['overrides'][b['key']], g) for g in groups if g['sweep'] != b.get('sweep') and
                    g['rows'] and b['key'] in g['rows'][0]['overrides'] and same(g)), key=lambda p: p[0])
 

@@ -313,7 +313,8 @@ def bisected_folder(tmp_path):
                 loss += 0.1 * abs(math.log2(r.lr_mult)) + 0.01 * (r.seed - 1)
                 out[r.id] = self.rows.setdefault(r.id, dict(synthetic_row(r.name, 'intrinsic', r.seed, 1e12, loss,
                                                                           1000), run=r.id, lr_mult=r.lr_mult,
-                                                            bisect_value=r.bisect_value, learning_rate=3e-3 * r.lr_mult))
+                                                            bisect_value=r.bisect_value, learning_rate=3e-3 * r.lr_mult,
+                                                            overrides=r.overrides))
                 queue[:0] = follow(r, out[r.id]) if follow else []
             return out
 
@@ -355,14 +356,16 @@ def test_a_bisect_folder_gets_a_loss_vs_value_figure_and_a_section_with_the_defi
 def test_runs_of_another_sweep_with_the_bisected_key_on_the_same_model_join_the_bisection_figure_and_section(tmp_path):
     """An elephant-like folder's intrinsic runs at d below the bisected range: each at its best lr, its gap against
     the references on its own seeds (a seed-1 run against seed 1's references: (2.3 - l) / 0.8, not the three-seed
-    means'); a run of another training length stays out."""
+    means'); a run of another training length or another variant (SAID) stays out."""
     out, b = bisected_folder(tmp_path)
     other = tmp_path / 'elsewhere'
     row = lambda d, seed, mult, loss, tokens=1_000_000: dict(
         synthetic_row(f'intrinsic_d{d}', 'intrinsic', seed, 1e12, loss, 1000, tokens=tokens), sweep='elsewhere',
         run=f'intrinsic_d{d}-lr{mult:g}-s{seed}', lr_mult=mult, overrides={'linear': 'intrinsic', 'intrinsic_dim': d})
+    said = dict(row(70, 1, 1, 1.90), name='intrinsic_d70_said', run='intrinsic_d70_said-lr1-s1',
+                overrides={'linear': 'intrinsic', 'intrinsic_dim': 70, 'intrinsic_said': True})
     write_results(other, [row(7, 1, 1, 2.26), row(7, 1, 2, 2.20), row(70, 1, 1, 2.00), row(70, 2, 1, 2.02),
-                          row(700, 1, 1, 1.70, tokens=4_000_000)])
+                          row(700, 1, 1, 1.70, tokens=4_000_000), said])
     r = run('report.py', str(out), str(other), '--out', str(tmp_path / 'both'))
     assert r.returncode == 0, r.stderr
     md = (tmp_path / 'both' / 'report.md').read_text()
@@ -370,6 +373,7 @@ def test_runs_of_another_sweep_with_the_bisected_key_on_the_same_model_join_the_
     assert f'| elsewhere | 7 | 2 | 1 | 2.2000 | {(2.3 - 2.2) / 0.8:.1%} |' in md       # its best lr, one seed
     assert f'| elsewhere | 70 | 1 | 1, 2 | 2.0100 ± 0.0141 | {(2.305 - 2.01) / 0.8:.1%} |' in md
     assert '| elsewhere | 700 |' not in md                                         # 4x the tokens: another training
+    assert md.count('| elsewhere | 70 |') == 1                                    # not SAID's d = 70 too
     assert (tmp_path / 'both' / 'bisect_synth.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 
 
