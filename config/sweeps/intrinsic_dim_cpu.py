@@ -16,9 +16,9 @@
 # runs from lo = 65,536 (D/12; the lo end is trained and checked like every probe: if it already closes 90%, the
 # result says so) and needs 2 probes to a factor-2 bracket, where lo = 5 would spend 3 more on d that surely miss.
 # The lr grid steps by 2 around those runs' optima (dense x8, d = 10^4 x16, d <= 1,000 x32, embeddings-only x64).
-# Budget (2-core EPYC, --jobs 2): NOT YET MEASURED. --dry-run: 30 runs if no lr edge wins (refs, ends and 2 probes,
-# 5 runs each). Estimate from tuned elephant_cpu's one-thread run times (dense ~200 s, embeddings-only ~150 s, d = 10^4
-# ~370 s) and the step costs above: about 5-6 CPU-hours, ~3 h wall (two sessions; sweep.py resumes).
+# Budget (2-core EPYC, --jobs 2, one thread each), measured 2026-12-02: 37 runs (2 probes, 65,536 < d_int90 <= 121,976),
+# 6,667 s wall (about 40 min of it with one core idle while the top end's lr edge points trained alone), 10,747 s CPU.
+# A run at d = D took ~850 s, at 121,976 ~190 s, dense ~140 s (the estimate above was ~5-6 CPU-hours, ~3 h wall).
 #   python sweep.py config/sweeps/intrinsic_dim_cpu.py && python report.py results/intrinsic_dim_cpu
 # basis_cache=True keeps the projection's random parts as buffers instead of redrawing them every step: the same
 # projection (outputs and gradients agree, tests/test_model_basis.py), a quarter less time a step on this CPU.
