@@ -626,9 +626,8 @@ def markdown(dirs, rows, groups, fits, front, metric, bisects, pairs, figures=FI
 def same_key_runs(b, groups):
     """The runs of the other folders given that set the bisected key with the same other flags as the bisection's probes
     (not another projection, say), on its model and training (the same block weights D, embeddings and tokens as its
-    high reference), at their best lr: [(value, group)]. They extend its
-    figure and section below or above the bisected range (e.g. an elephant sweep's d = 5 ... 10^4 next to a
-    bisection of d from 65,536)."""
+    high reference), at their best lr: [(value, group)]. They extend its figure and section below or above the
+    bisected range (e.g. an elephant sweep's d = 5 ... 10^4 next to a bisection of d from 65,536)."""
     ref = next((g for g in groups if g['sweep'] == b.get('sweep') and g['name'] == b['high_ref'] and g['rows']), None)
     probe = next((g for g in groups if g['sweep'] == b.get('sweep') and g['rows'] and
                   b['key'] in g['rows'][0]['overrides']), None)
@@ -709,8 +708,8 @@ def bisect_markdown(d, b, others=()):
                   f"| sweep | {key} | lr multiplier | seeds | {metric} mean ± std | gap closed |",
                   '|---|---|---|---|---|---|']
         for v, g in others:
-            gap = gap_on_seeds(b, g)
-            lines.append(f"| {g['sweep']} | {v} | {'-' if g['rows'][0].get('lr_mult') is None else format(g['rows'][0]['lr_mult'], 'g')} | "
+            gap, lr_mult = gap_on_seeds(b, g), g['rows'][0].get('lr_mult')
+            lines.append(f"| {g['sweep']} | {v} | {'-' if lr_mult is None else format(lr_mult, 'g')} | "
                          f"{', '.join(map(str, g['seeds']))} | {pm(g[metric], g[metric + '_std'])} | "
                          f"{'-' if gap is None else format(gap, '.1%')} |")
     return lines
