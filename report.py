@@ -617,8 +617,8 @@ def markdown(dirs, rows, groups, fits, front, metric, bisects, pairs, figures=FI
               'Runs that no other run beats with as few or fewer trainable non-embedding parameters.', '',
               '| trainable non-emb | loss | run | family |', '|---|---|---|---|']
     lines += [f"| {num(p['x'])} | {p['y']:.4f} | {p['name']} | {p['family']} |" for p in front]
-    for d, b in bisects:
-        lines += [''] + bisect_markdown(d, b, same_key_runs(b, groups))
+    for d, b, others in bisects:
+        lines += [''] + bisect_markdown(d, b, others)
     lines += ['', '## Figures', ''] + [f'![{f[:-4]}]({f})' for f in figures]
     return '\n'.join(lines) + '\n'
 
@@ -829,8 +829,9 @@ def main(argv):
     figures = figures + [f'envelope_{x}.png' for x in xkeys[:2]]
     bisects = [(d, json.loads((Path(d) / 'bisect.json').read_text())) for d in args.dirs
                if (Path(d) / 'bisect.json').exists()]
-    for d, b in bisects:
-        plot_bisect(b, out / f"bisect_{b.get('sweep') or Path(d).name}.png", same_key_runs(b, groups))
+    bisects = [(d, b, same_key_runs(b, groups)) for d, b in bisects]
+    for d, b, others in bisects:
+        plot_bisect(b, out / f"bisect_{b.get('sweep') or Path(d).name}.png", others)
         figures.append(f"bisect_{b.get('sweep') or Path(d).name}.png")
     pairs = paired_differences(groups, args.metric)
     meta = [json.loads((Path(d) / 'sweep.json').read_text()) for d in args.dirs if (Path(d) / 'sweep.json').exists()]
