@@ -122,6 +122,7 @@ class VariantLinear(nn.Module):
     decay = {}              # parameter name -> its share of W's weight decay (default: matrices 1, vectors 0)
     n_frozen_per_step = 0   # frozen values used once per step (a random basis's P), not per token
     shared = ()             # modules this layer uses but other layers share (the intrinsic α), counted once
+    fresh_output = True     # forward returns a new tensor, no view, kept by no other op: the MLP's relu² writes in it
 
     def __init__(self, in_features, out_features):
         super().__init__()
@@ -234,6 +235,8 @@ class FastfoodLinear(VariantLinear):
     n = in_features rounded up to a power of two (x zero-padded), k = ceil(out/n) blocks stacked; only entries that
     can reach the output are stored. Init scalings and FLOPs: docs/variants.md#fastfood.
     """
+    fresh_output = False    # a slice of the transform's output
+
     def __init__(self, cfg, role, layer_idx, in_features, out_features, std):
         super().__init__(in_features, out_features)
         n = next_pow2(in_features)
@@ -285,6 +288,8 @@ class BlockDiagLinear(VariantLinear):
     blockdiag_mix='between' drops mlp.proj's Hadamard: the MLP is then the paper's figure, two block-diagonal
     matrices with one block Hadamard between them (after mlp.fc).
     """
+    fresh_output = False    # a view of the einsum's or the block transform's output
+
     def __init__(self, cfg, role, layer_idx, in_features, out_features, std):
         super().__init__(in_features, out_features)
         b = cfg.blocks
@@ -737,10 +742,16 @@ class RMSNormFn(torch.autograd.Function):
     def backward(ctx, g):
         n, r, w = ctx.saved_tensors
         gf = upcast(g)
-        gn = gf if w is None else gf * w
-        dot = torch.linalg.vecdot(gn, n).unsqueeze(-1).div_(n.size(-1))    # (..., 1) mean(gn ⊙ n)
-        dx = torch.addcmul(gn, n, dot, value=-1).mul_(r)                    # (gn - n mean(gn ⊙ n)) / rms
-        dw = None if w is None else (gf * n).flatten(0, -2).sum(0).to(w.dtype)
+        if w is None:
+            gn, dw, p = gf, None, torch.empty_like(n)
+        else:
+            p = gf * n                                                      # (..., C) g ⊙ n
+            dw = p.flatten(0, -2).sum(0).to(w.dtype)
+            gn = gf * w
+        # linalg.vecdot(gn, n) is (gn * n).sum(-1); it goes into p's buffer, dx then into gn's (or p's): fewer new
+        # (..., C) tensors, since on a CPU filling fresh memory costs more than these light ops' arithmetic
+        dot = torch.mul(gn, n, out=p).sum(-1, keepdim=True).div_(n.size(-1))  # (..., 1) mean(gn ⊙ n)
+        dx = torch.addcmul(gn, n, dot, value=-1, out=p if w is None else gn).mul_(r)  # (gn - n mean(gn ⊙ n)) / rms
         return dx.to(g.dtype), dw
 
 
@@ -845,17 +856,22 @@ class Attention(nn.Module):
 
 
 class Relu2Fn(torch.autograd.Function):
-    """relu(h)^2, saving relu(h): backward 2 relu(h) g in 2 ops where autograd takes 3."""
+    """relu(h)^2 written into h (h = fc(x), kept by nothing else; marked dirty), saving relu(h), whose buffer then
+    takes the gradient 2 relu(h) g: one new (B, T, 4C) tensor forward and none backward, as a GELU takes, where
+    out-of-place ops take three (on a CPU, filling fresh memory costs more than this arithmetic). The same floats
+    as relu(h) * relu(h) and (r * g) * 2. A second backward through the graph fails loudly: r is spent."""
     @staticmethod
     def forward(ctx, h):
         r = F.relu(h)
+        ctx.mark_dirty(h)
         ctx.save_for_backward(r)
-        return r * r
+        torch.mul(r, r, out=h)
+        return h
 
     @staticmethod
     def backward(ctx, g):
         r, = ctx.saved_tensors
-        return (r * g).mul_(2)
+        return r.mul_(g).mul_(2)
 
 
 class MLP(nn.Module):
@@ -871,7 +887,7 @@ class MLP(nn.Module):
     def forward(self, x):
         h = self.fc(x)
         if self.act == 'relu2':
-            h = Relu2Fn.apply(h)
+            h = Relu2Fn.apply(h if self.fc.fresh_output else h.clone())
         elif self.act == 'gelu':
             h = F.gelu(h)
         else:

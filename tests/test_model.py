@@ -4,8 +4,8 @@ import math
 import pytest
 import torch
 
-from model import (GPT, GPTConfig, VARIANTS, ConfigError, RMSNorm, Relu2Fn, Rotary, VariantLinear, init_std,
-                   make_linear, resolve_ranks, rotate, schedule_rank, config_from_dict)
+from model import (GPT, GPTConfig, VARIANTS, ConfigError, RMSNorm, RMSNormFn, Relu2Fn, Rotary, VariantLinear,
+                   init_std, make_linear, resolve_ranks, rotate, schedule_rank, config_from_dict)
 
 SMALL = dict(vocab_size=64, block_size=32, n_layer=2, n_head=2, n_embd=32)
 ALL_VARIANTS = sorted(VARIANTS)
@@ -373,6 +373,57 @@ def test_rotate_in_halves_gives_the_flip_formulas_floats_bit_for_bit():
         x = (torch.randn(shape) * 3).unflatten(-1, (2, -1))
         for sign in (1, -1):
             assert torch.equal(rotate(x, C, S, sign), torch.addcmul(x * C, x.flip(-2), S, value=sign))
+
+
+@pytest.mark.parametrize('variant', ALL_VARIANTS)
+def test_a_variant_with_fresh_output_returns_a_tensor_relu2_may_write_into(variant):
+    """fresh_output=True promises a new tensor, no view: Relu2Fn writes relu(h)^2 into it (marking it dirty)."""
+    layer = make_linear(GPTConfig(**SMALL, linear=variant), 'mlp.fc', 0, 32, 128)
+    h = layer(torch.randn(3, 5, 32, requires_grad=True))
+    if layer.fresh_output:
+        assert h._base is None
+    else:  # a view: the MLP hands Relu2Fn a copy
+        assert h._base is not None
+
+
+def test_relu2_in_place_gives_the_out_of_place_floats_bit_for_bit():
+    """relu(h)^2 written into h, and 2 relu(h) g into relu(h)'s buffer: the floats of relu(h) * relu(h) and
+    (relu(h) * g) * 2, so results trained before the in-place version reproduce."""
+    h0 = torch.randn(4, 7, 64) * 3
+    g = torch.randn(4, 7, 64)
+    h = h0.clone().requires_grad_()
+    x = h * 1                                       # a non-leaf, as fc(x) is
+    y = Relu2Fn.apply(x)
+    assert y.data_ptr() == x.data_ptr()             # written in place
+    y.backward(g)
+    r = torch.relu(h0)
+    assert torch.equal(y.detach(), r * r)
+    assert torch.equal(h.grad, (r * g).mul_(2))
+
+
+def test_relu2_refuses_a_second_backward_through_its_spent_buffer():
+    h = torch.randn(3, 8, requires_grad=True)
+    y = Relu2Fn.apply(h * 1).sum()
+    y.backward(retain_graph=True)
+    with pytest.raises(RuntimeError, match='modified by an inplace operation'):
+        y.backward()
+
+
+@pytest.mark.parametrize('weighted', [True, False])
+def test_rms_norm_backward_in_reused_buffers_gives_the_plain_formulas_floats_bit_for_bit(weighted):
+    """The backward computes mean(gn ⊙ n) and dx into buffers it already holds: the same floats as linalg.vecdot
+    and an out-of-place addcmul, so results trained before reproduce."""
+    x = (torch.randn(4, 9, 48) * 2).requires_grad_()
+    w = (torch.randn(48) + 1).requires_grad_() if weighted else None
+    g = torch.randn(4, 9, 48)
+    RMSNormFn.apply(x, w).backward(g)
+    r = torch.linalg.vector_norm(x.detach(), dim=-1, keepdim=True).square_().div_(48).add_(torch.finfo(x.dtype).eps)
+    n = x.detach() * r.rsqrt_()
+    gn = g if w is None else g * w.detach()
+    dot = torch.linalg.vecdot(gn, n).unsqueeze(-1).div_(48)
+    assert torch.equal(x.grad, torch.addcmul(gn, n, dot, value=-1).mul_(r))
+    if weighted:
+        assert torch.equal(w.grad, (g * n).flatten(0, -2).sum(0))
 
 
 def test_rms_norm_equals_torch_rms_norm_with_its_gradients():
