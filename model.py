@@ -769,10 +769,10 @@ class RMSNorm(nn.Module):
         return RMSNormFn.apply(x, self.weight)
 
 
-def rotate(x, C, S, sign):
-    """C ⊙ x + sign S ⊙ swap(x) for x: (..., 2, hd/2), swap exchanging the two halves: one product, then each half
-    gets the other half's term in place (a flip would copy x and allocate one more tensor)."""
-    y = x * C
+def rotate(x, C, S, sign, out=None):
+    """C ⊙ x + sign S ⊙ swap(x) for x: (..., 2, hd/2), swap exchanging the two halves: one product (in out, if
+    given), then each half gets the other half's term in place (a flip would copy x and allocate one more tensor)."""
+    y = x * C if out is None else out.copy_(x).mul_(C)  # copy_ then mul_: torch.compile takes no strided out=
     (y1, y2), (x1, x2), (S1, S2) = y.unbind(-2), x.unbind(-2), S.unbind(-2)
     y1.addcmul_(x2, S1, value=sign)
     y2.addcmul_(x1, S2, value=sign)
@@ -780,26 +780,39 @@ def rotate(x, C, S, sign):
 
 
 class NormRotaryFn(torch.autograd.Function):
-    """QK-norm then rotary, one op: n = x / rms(x), then the pairs (n1, n2) of the two halves rotated by +θ,
-    y = (n1 cos - n2 sin, n2 cos + n1 sin) = C ⊙ n + S ⊙ swap(n), C = (cos, cos), S = (-sin, sin), swap(n) = (n2, n1):
-    no chunk/cat. The backward rotates the gradient by -θ, C ⊙ g - S ⊙ swap(g), then takes the RMS-norm backward.
-    x: (B, T, ..., hd); C, S: (T, ..., 2, hd/2), broadcast against x viewed as (B, T, ..., 2, hd/2)."""
+    """QK-norm then rotary, one op, in x's own buffer: n = x / rms(x), then the pairs (n1, n2) of the two halves
+    rotated by +θ, y = (n1 cos - n2 sin, n2 cos + n1 sin) = C ⊙ n + S ⊙ swap(n), C = (cos, cos), S = (-sin, sin),
+    swap(n) = (n2, n1): no chunk/cat. The backward rotates the gradient by -θ, C ⊙ g - S ⊙ swap(g), then takes the
+    RMS-norm backward. x: (B, T, m * nh * hd), the heads of m tensors side by side (q, k, v of one matmul, or one of
+    them); the first `rot` are normed and rotated, the rest pass. x is a fresh matmul output, rotated in its own
+    buffer (marked dirty): no new tensor for the result. C, S: (T, 1, 1, 2, hd/2)."""
     @staticmethod
-    def forward(ctx, x, C, S):
-        xf = upcast(x)
-        r = torch.linalg.vector_norm(xf, dim=-1, keepdim=True).square_().div_(x.size(-1))
+    def forward(ctx, x, C, S, heads, rot):
+        xs = x.view(*x.shape[:2], -1, *heads)[:, :, :rot]                  # (B, T, rot, nh, hd)
+        xf = upcast(xs)
+        r = torch.linalg.vector_norm(xf, dim=-1, keepdim=True).square_().div_(xs.size(-1))
         r = r.add_(torch.finfo(x.dtype).eps).rsqrt_()                       # (..., 1) 1/rms
         n = (xf * r).unflatten(-1, (2, -1))                                 # (..., 2, hd/2)
+        ctx.mark_dirty(x)
         ctx.save_for_backward(n, r, C, S)
-        return rotate(n, C, S, 1).flatten(-2).to(x.dtype)
+        ctx.heads, ctx.rot = heads, rot
+        if xs is xf:
+            rotate(n, C, S, 1, out=xs.unflatten(-1, (2, -1)))
+        else:  # 16-bit x: rotated in fp32, rounded once
+            xs.copy_(rotate(n, C, S, 1).flatten(-2))
+        return x
 
     @staticmethod
     def backward(ctx, g):
         n, r, C, S = ctx.saved_tensors
-        gn = rotate(upcast(g).unflatten(-1, (2, -1)), C, S, -1).flatten(-2)  # R(-θ) g
+        g = g.view(*g.shape[:2], -1, *ctx.heads)                            # (B, T, m, nh, hd)
+        gn = rotate(upcast(g[:, :, :ctx.rot]).unflatten(-1, (2, -1)), C, S, -1).flatten(-2)  # R(-θ) g
         n = n.flatten(-2)
         dot = torch.linalg.vecdot(gn, n).unsqueeze(-1).div_(n.size(-1))    # (..., 1) mean(gn ⊙ n)
-        return gn.addcmul_(n, dot, value=-1).mul_(r).to(g.dtype), None, None
+        dx = gn.addcmul_(n, dot, value=-1).mul_(r).to(g.dtype)              # (gn - n mean(gn ⊙ n)) / rms
+        if ctx.rot < g.size(2):                                             # the unrotated heads' gradient as is
+            dx = torch.cat((dx, g[:, :, ctx.rot:]), 2)
+        return dx.flatten(2), None, None, None, None
 
 
 class Rotary(nn.Module):
@@ -813,11 +826,11 @@ class Rotary(nn.Module):
         self.register_buffer('C', torch.stack((cos, cos), 1), persistent=False)     # (T, 2, hd/2)
         self.register_buffer('S', torch.stack((-sin, sin), 1), persistent=False)
 
-    def forward(self, x, pos):
-        # x: (B, T, ..., hd) -> the same shape, contiguous
-        T = x.size(1)
-        shape = (T,) + (1,) * (x.dim() - 3) + (2, -1)                       # (T, 1, ..., 2, hd/2)
-        return NormRotaryFn.apply(x, self.C[pos:pos + T].view(shape), self.S[pos:pos + T].view(shape))
+    def forward(self, x, pos, n_head, rot=1):
+        # x: (B, T, m * n_head * hd), a fresh tensor: its first rot tensors' heads normed and rotated in place
+        T, shape = x.size(1), (x.size(1), 1, 1, 2, -1)                      # C, S: (T, 1, 1, 2, hd/2)
+        heads = (n_head, 2 * self.C.size(-1))                               # (nh, hd)
+        return NormRotaryFn.apply(x, self.C[pos:pos + T].view(shape), self.S[pos:pos + T].view(shape), heads, rot)
 
 
 class Attention(nn.Module):
@@ -836,12 +849,11 @@ class Attention(nn.Module):
         B, T, C = x.size()
         nh, hd = self.n_head, self.head_dim
         if self.dense_qkv:
-            qkv = F.linear(x, torch.cat((self.q.weight, self.k.weight, self.v.weight))).view(B, T, 3, nh, hd)
-            qk, v = qkv.split((2, 1), dim=2)                           # split/unbind: their backward is one cat
-            q, k = self.rotary(qk, pos).unbind(2)                      # QK-norm and rotary, q and k at once
-            v = v.squeeze(2)                                           # (B, T, nh, hd)
-        else:
-            q, k = (self.rotary(m(x).view(B, T, nh, hd), pos) for m in (self.q, self.k))
+            qkv = F.linear(x, torch.cat((self.q.weight, self.k.weight, self.v.weight)))   # (B, T, 3C)
+            q, k, v = self.rotary(qkv, pos, nh, rot=2).view(B, T, 3, nh, hd).unbind(2)  # q, k normed and rotated
+        else:  # rotated in place: a variant's output that is a view is copied first
+            q, k = (self.rotary(h if m.fresh_output else h.clone(), pos, nh).view(B, T, nh, hd)
+                    for m in (self.q, self.k) for h in (m(x),))
             v = self.v(x).view(B, T, nh, hd)
         q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)  # (B, nh, T, hd)
         if cache is not None:
