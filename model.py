@@ -122,7 +122,7 @@ class VariantLinear(nn.Module):
     decay = {}              # parameter name -> its share of W's weight decay (default: matrices 1, vectors 0)
     n_frozen_per_step = 0   # frozen values used once per step (a random basis's P), not per token
     shared = ()             # modules this layer uses but other layers share (the intrinsic α), counted once
-    fresh_output = True     # forward returns a new tensor, no view, kept by no other op: the MLP's relu² writes in it
+    fresh_output = True     # forward returns a new tensor, no view, kept by no other op: relu², rotary write in it
 
     def __init__(self, in_features, out_features):
         super().__init__()
@@ -805,7 +805,7 @@ class NormRotaryFn(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         n, r, C, S = ctx.saved_tensors
-        g = g.view(*g.shape[:2], -1, *ctx.heads)                            # (B, T, m, nh, hd)
+        g = g.reshape(*g.shape[:2], -1, *ctx.heads)                         # (B, T, m, nh, hd)
         gn = rotate(upcast(g[:, :, :ctx.rot]).unflatten(-1, (2, -1)), C, S, -1).flatten(-2)  # R(-θ) g
         n = n.flatten(-2)
         dot = torch.linalg.vecdot(gn, n).unsqueeze(-1).div_(n.size(-1))    # (..., 1) mean(gn ⊙ n)
@@ -851,9 +851,9 @@ class Attention(nn.Module):
         if self.dense_qkv:
             qkv = F.linear(x, torch.cat((self.q.weight, self.k.weight, self.v.weight)))   # (B, T, 3C)
             q, k, v = self.rotary(qkv, pos, nh, rot=2).view(B, T, 3, nh, hd).unbind(2)  # q, k normed and rotated
-        else:  # rotated in place: a variant's output that is a view is copied first
-            q, k = (self.rotary(h if m.fresh_output else h.clone(), pos, nh).view(B, T, nh, hd)
-                    for m in (self.q, self.k) for h in (m(x),))
+        else:  # q and k rotated in place: a variant's output that is a view is copied first
+            fresh = lambda m: m(x) if m.fresh_output else m(x).clone()
+            q, k = (self.rotary(fresh(m), pos, nh).view(B, T, nh, hd) for m in (self.q, self.k))
             v = self.v(x).view(B, T, nh, hd)
         q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)  # (B, nh, T, hd)
         if cache is not None:
