@@ -122,11 +122,15 @@ class VariantLinear(nn.Module):
     decay = {}              # parameter name -> its share of W's weight decay (default: matrices 1, vectors 0)
     n_frozen_per_step = 0   # frozen values used once per step (a random basis's P), not per token
     shared = ()             # modules this layer uses but other layers share (the intrinsic α), counted once
-    fresh_output = True     # forward returns a new tensor, no view, kept by no other op: relu², rotary write in it
+    fresh_output = True     # forward returns a new tensor, no view, kept by no other op (see fresh)
 
     def __init__(self, in_features, out_features):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
+
+    def fresh(self, x):
+        """forward(x) as a tensor an op may write into (relu², rotary): a view is copied."""
+        return self(x) if self.fresh_output else self(x).clone()
 
     @property
     def n_trainable(self):
@@ -851,9 +855,8 @@ class Attention(nn.Module):
         if self.dense_qkv:
             qkv = F.linear(x, torch.cat((self.q.weight, self.k.weight, self.v.weight)))   # (B, T, 3C)
             q, k, v = self.rotary(qkv, pos, nh, rot=2).view(B, T, 3, nh, hd).unbind(2)  # q, k normed and rotated
-        else:  # q and k rotated in place: a variant's output that is a view is copied first
-            fresh = lambda m: m(x) if m.fresh_output else m(x).clone()
-            q, k = (self.rotary(fresh(m), pos, nh).view(B, T, nh, hd) for m in (self.q, self.k))
+        else:  # q and k rotated in their matmuls' outputs
+            q, k = (self.rotary(m.fresh(x), pos, nh).view(B, T, nh, hd) for m in (self.q, self.k))
             v = self.v(x).view(B, T, nh, hd)
         q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)  # (B, nh, T, hd)
         if cache is not None:
@@ -897,13 +900,10 @@ class MLP(nn.Module):
         self.proj = make_linear(cfg, 'mlp.proj', layer_idx, hidden, d)
 
     def forward(self, x):
-        h = self.fc(x)
         if self.act == 'relu2':
-            h = Relu2Fn.apply(h if self.fc.fresh_output else h.clone())
-        elif self.act == 'gelu':
-            h = F.gelu(h)
-        else:
-            h = F.silu(self.gate(x)) * h
+            return self.proj(Relu2Fn.apply(self.fc.fresh(x)))
+        h = self.fc(x)
+        h = F.gelu(h) if self.act == 'gelu' else F.silu(self.gate(x)) * h
         return self.proj(h)
 
 
