@@ -426,15 +426,15 @@ def test_rms_norm_backward_in_reused_buffers_gives_the_plain_formulas_floats_bit
         assert torch.equal(w.grad, (g * n).flatten(0, -2).sum(0))
 
 
-@pytest.mark.parametrize('m, rot', [(3, 2), (1, 1)])
-def test_norm_rotary_in_place_gives_the_out_of_place_floats_bit_for_bit(m, rot):
+@pytest.mark.parametrize('m, rot, dtype', [(3, 2, torch.float32), (1, 1, torch.float32), (3, 2, torch.bfloat16)])
+def test_norm_rotary_in_place_gives_the_out_of_place_floats_bit_for_bit(m, rot, dtype):
     """QK-norm and rotary written into the matmul's own buffer (q, k of a fused qkv, or one of q, k): the floats of
-    the out-of-place ops, forward and backward; the unrotated heads (v) and their gradient pass untouched, and the
-    caller's gradient is not written to."""
+    the out-of-place ops, forward and backward, in fp32 and (computed in fp32, rounded once) bf16; the unrotated
+    heads (v) and their gradient pass untouched, and the caller's gradient is not written to."""
     B, T, nh, hd = 3, 16, 2, 8
     rotary = Rotary(hd, T)
-    x0 = torch.randn(B, T, m * nh * hd) * 3
-    g0 = torch.randn(B, T, m * nh * hd)
+    x0 = (torch.randn(B, T, m * nh * hd) * 3).to(dtype)
+    g0 = torch.randn(B, T, m * nh * hd).to(dtype)
     x = x0.clone().requires_grad_()
     h = x * 1                                                           # a fresh non-leaf, as a matmul's output
     y = rotary(h, 0, nh, rot)
@@ -443,13 +443,13 @@ def test_norm_rotary_in_place_gives_the_out_of_place_floats_bit_for_bit(m, rot):
     assert torch.equal(g1, g0)
     C, S = rotary.C[:T].view(T, 1, 1, 2, -1), rotary.S[:T].view(T, 1, 1, 2, -1)
     heads = lambda t: t.view(B, T, m, nh, hd)
-    xs = heads(x0)[:, :, :rot]
-    r = torch.linalg.vector_norm(xs, dim=-1, keepdim=True).square_().div_(hd).add_(torch.finfo(x0.dtype).eps).rsqrt_()
+    xs = heads(x0)[:, :, :rot].float()
+    r = torch.linalg.vector_norm(xs, dim=-1, keepdim=True).square_().div_(hd).add_(torch.finfo(dtype).eps).rsqrt_()
     n = (xs * r).unflatten(-1, (2, -1))
     want = heads(x0).clone()
     want[:, :, :rot] = rotate(n, C, S, 1).flatten(-2)
     assert torch.equal(heads(y.detach()), want)
-    gn = rotate(heads(g0)[:, :, :rot].unflatten(-1, (2, -1)), C, S, -1).flatten(-2)
+    gn = rotate(heads(g0)[:, :, :rot].float().unflatten(-1, (2, -1)), C, S, -1).flatten(-2)
     n = n.flatten(-2)
     dot = torch.linalg.vecdot(gn, n).unsqueeze(-1).div_(hd)
     want = heads(g0).clone()
