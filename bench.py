@@ -7,6 +7,7 @@ Benchmarks for nanoreparam, one section per flag, several sections per call allo
     python bench.py --variants                         # a training step of the default model, every variant
     python bench.py --relstep                          # how far one AdamW step moves each variant's weight
     python bench.py --bases                            # random bases vs dense at the d20 shape, ~40 min on 2 cores
+    python bench.py --against ../nanoGPT/model.py      # the dense step against another model.py, one process
     python bench.py --gpu                              # the prepared GPU check: one markdown report, < 8 min
     python bench.py --tiny                             # the same check on CPU at toy sizes, in seconds
 
@@ -31,6 +32,14 @@ Benchmarks for nanoreparam, one section per flag, several sections per call allo
             10^6 (Fastfood projections, regenerated every step) against dense, with 1 micro-step a step and with 8 (the
             projection is paid once per optimizer step); then a profile of one step's projection work alone.
 
+--against   train.py's default dense model (4 x 128, 4 heads) against the same shape built by another model.py, at
+            nanoGPT's side-by-side shapes (block 64 x batch 12, block 128 x batch 32): a training step of each
+            (forward, backward, clipping, the AdamW its train.py makes), alternating in one process on the same random
+            tokens; median ms/step, their ratio, the quartiles of the step-by-step ratios, and whether the losses were
+            equal at every step. With this repo's model.py at another commit (`git show REF:model.py > /tmp/ref/model.py`)
+            that is a float-identity check of a speed change; with nanoGPT's model.py, the in-process twin of
+            timing the two train.py runs one after the other, steadier on a machine whose speed drifts.
+
 --layers    fastfood and blockdiag layers (model.py, blocks=4) against nn.Linear(n, n) of the same emulated size: forward
             and forward+backward with the input gradient, x = (tokens, n), eager. Defaults: tokens 8192 x n {1024, 4096}
             on CPU, {1024, 4096, 8192} on CUDA.
@@ -49,6 +58,9 @@ bench_<section>(args) function and one flag; parameter and FLOP counts are `pyth
 """
 import argparse
 import contextlib
+import dataclasses
+import importlib.util
+import io
 import math
 import os
 import statistics
@@ -56,7 +68,7 @@ import time
 
 import torch
 
-from cli import ArgumentParser, exit_on_user_error
+from cli import ArgumentParser, UsageError, exit_on_user_error
 from kernels.hadamard import (MAX_FASTFOOD_TRITON_N, MAX_TRITON_N, fastfood_transform, hadamard_transform, is_pow2,
                               sylvester)
 
@@ -317,6 +329,99 @@ def bench_variants(args):
         print(f"| {name} | {trainable:,} | {ms:.1f} | {ms / dense[0]:.2f} | {mem / 2**20:.1f} | {mem / dense[1]:.2f} |",
               flush=True)
         del model, opt
+
+
+# -----------------------------------------------------------------------------
+# --against: this repo's dense step and another model.py's, alternating in one process
+
+AGAINST_SHAPES = [(64, 12), (128, 32)]  # (block, batch): the two shapes of nanoGPT's side-by-side comparison
+
+
+def load_model_file(path):
+    """The module of a model.py outside this repo (nanoGPT's, or this repo's at another commit): it must define
+    GPTConfig, a dataclass with the GPT-2 shape fields, and GPT(config), whose forward(x, y) returns (logits, loss)."""
+    if not os.path.isfile(path):
+        raise UsageError(f"--against {path}: no such file; give a model.py, e.g. nanoGPT's or "
+                         f"`git show REF:model.py > /tmp/ref/model.py`")
+    spec = importlib.util.spec_from_file_location(f'against_{abs(hash(os.path.abspath(path)))}', path)
+    mod = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(mod)
+    except Exception as e:  # a file that is not Python, or imports what is not installed
+        raise UsageError(f"--against {path}: cannot import it ({type(e).__name__}: {e})") from None
+    cfg = getattr(mod, 'GPTConfig', None)
+    if not (dataclasses.is_dataclass(cfg) and hasattr(mod, 'GPT')):
+        raise UsageError(f"--against {path}: defines no GPTConfig dataclass and GPT model; give a nanoGPT-style model.py")
+    missing = {'block_size', 'vocab_size', 'n_layer', 'n_head', 'n_embd'} - {f.name for f in dataclasses.fields(cfg)}
+    if missing:
+        raise UsageError(f"--against {path}: its GPTConfig lacks {sorted(missing)}; give a nanoGPT-style model.py")
+    return mod
+
+
+def against_model(mod, shape, device, seed=0):
+    """mod's GPT at shape (dense, dropout 0, no biases where it has the option), built after torch.manual_seed(seed),
+    and the optimizer its train.py would make: nanoGPT's configure_optimizers (the per-tensor loop on CPU), this
+    repo's optim_groups with foreach AdamW (fused on CUDA), else plain AdamW."""
+    names = {f.name for f in dataclasses.fields(mod.GPTConfig)}
+    kw = {k: v for k, v in dict(shape, dropout=0.0, bias=False).items() if k in names}
+    torch.manual_seed(seed)
+    with contextlib.redirect_stdout(io.StringIO()):  # nanoGPT prints its parameter count and AdamW flavour
+        model = mod.GPT(mod.GPTConfig(**kw)).to(device)
+        if hasattr(model, 'configure_optimizers'):
+            opt = model.configure_optimizers(0.1, 1e-3, (0.9, 0.95), device.type)
+        elif hasattr(model, 'optim_groups'):
+            fused = device.type == 'cuda'
+            opt = torch.optim.AdamW(model.optim_groups(0.1), lr=1e-3, betas=(0.9, 0.95), fused=fused, foreach=not fused)
+        else:
+            opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    return model, opt
+
+
+def bench_against(args):
+    """One training step (forward, backward, clipping at 1, AdamW) of train.py's default dense model and of the same
+    shape built by another model.py, the two models' steps alternating (which goes first alternates too) in this one
+    process on the same random tokens, at the two shapes of the side-by-side comparison: median ms/step of each, the
+    ratio, the spread of step-by-step ratios, and whether the two losses were equal at every step (a float-identity
+    check when the other file is this repo's model.py at another commit). On a VM whose speed drifts between runs
+    minutes apart, this is steadier than timing two train.py runs one after the other."""
+    import model as ours
+    device = torch.device(args.device)
+    other = load_model_file(args.against)
+    reps = args.reps or 100
+    warmup = min(10, reps)
+    print(f"## --against {args.against}: a training step, the two models alternating in one process, fp32, eager\n")
+    print(f"{machine_line(device)}; {reps} timed steps a model after {warmup} untimed\n")
+    print("| shape (4 x 128, 4 heads) | this repo ms/step | other ms/step | ratio | step ratios, quartiles "
+          "| losses equal |")
+    print("|---|---|---|---|---|---|")
+    for block, batch in AGAINST_SHAPES:
+        shape = dict(ours.TABLE_BASE, block_size=block, n_layer=4, n_head=4, n_embd=128)
+        models = [against_model(ours, shape, device), against_model(other, shape, device)]
+        gen = torch.Generator().manual_seed(1)
+        times, losses = [[], []], [[], []]
+        for i in range(warmup + reps):
+            tokens = torch.randint(0, shape['vocab_size'], (batch, block + 1), generator=gen).to(device)
+            x, y = tokens[:, :-1].contiguous(), tokens[:, 1:].contiguous()
+            for j in ((0, 1) if i % 2 == 0 else (1, 0)):
+                model, opt = models[j]
+                _sync(device)
+                t0 = time.perf_counter()
+                _, loss = model(x, y)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                opt.step()
+                opt.zero_grad(set_to_none=True)
+                _sync(device)
+                if i >= warmup:
+                    times[j].append((time.perf_counter() - t0) * 1e3)
+                losses[j].append(loss.item())
+        a, b = (statistics.median(t) for t in times)
+        q = statistics.quantiles([u / v for u, v in zip(*times)], n=4) if reps > 1 else [a / b] * 3
+        diff = next((k for k, (u, v) in enumerate(zip(*losses)) if u != v), None)
+        same = 'yes' if diff is None else f'no (from step {diff})'
+        print(f"| block {block} x batch {batch} | {a:.1f} | {b:.1f} | **{a / b:.2f}x** | {q[0]:.2f}-{q[2]:.2f} "
+              f"| {same} |", flush=True)
+        del models
 
 
 # -----------------------------------------------------------------------------
@@ -800,6 +905,8 @@ def main():
     p.add_argument('--variants', action='store_true', help='a training step of the default model under each variant')
     p.add_argument('--relstep', action='store_true', help="one AdamW step's relative change of each variant's weight")
     p.add_argument('--bases', action='store_true', help='random bases vs dense at the d20 shape (~40 min on 2 cores)')
+    p.add_argument('--against', default=None, metavar='MODEL_PY',
+                   help="the dense step against another model.py's (nanoGPT's, or this one at another commit)")
     p.add_argument('--accum', type=int_list, default=None, help='--bases: micro-steps per step (default 1,8)')
     p.add_argument('--gpu', action='store_true', help='the prepared GPU check: every table in one markdown report')
     p.add_argument('--tiny', action='store_true', help='--gpu on CPU at toy sizes, in seconds (tests/test_bench.py)')
@@ -817,8 +924,10 @@ def main():
     p.add_argument('--threads', type=int, default=None,
                    help="torch CPU threads (default: torch's); 1 is steadier when other jobs share the cores")
     args = p.parse_args()
-    if not (args.kernels or args.layers or args.variants or args.relstep or args.bases or args.gpu or args.tiny):
-        p.error('pick at least one section: --kernels, --layers, --variants, --relstep, --bases, --gpu or --tiny')
+    if not (args.kernels or args.layers or args.variants or args.relstep or args.bases or args.against or args.gpu
+            or args.tiny):
+        p.error('pick at least one section: --kernels, --layers, --variants, --relstep, --bases, --against, --gpu or '
+                '--tiny')
     bad = [d for d in args.dtypes if d not in DTYPES]
     if bad:
         p.error(f"--dtypes: unknown {bad}; use some of {list(DTYPES)}")
@@ -842,6 +951,8 @@ def main():
         bench_relstep(args)
     if args.bases:
         bench_bases(args)
+    if args.against:
+        bench_against(args)
     if args.gpu or args.tiny:
         bench_gpu(args)
 

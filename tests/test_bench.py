@@ -1,7 +1,9 @@
 """bench.py --relstep: one AdamW step moves every variant's effective weight by about as much as a dense weight's.
 bench.py --bases: its profile splits the projection time by part.
-bench.py --gpu, the prepared GPU check, rehearsed on CPU at toy sizes (--tiny) so that it cannot rot."""
+bench.py --gpu, the prepared GPU check, rehearsed on CPU at toy sizes (--tiny) so that it cannot rot.
+bench.py --against: the dense step against another model.py, in one process, with a float-identity check."""
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -78,3 +80,64 @@ def test_projection_profile_splits_the_projection_time_into_parts_that_add_up(cf
     parts = ('signs B, G', 'permutation Π', 'Walsh-Hadamard H', 'the rest')
     assert all(spent[p] > 0 for p in parts[:3]), spent     # each wrapped function was reached, perm_mod included
     assert sum(spent[p] for p in parts) == pytest.approx(spent['total'])
+
+
+# a nanoGPT-style model.py: its own GPTConfig (with bias and dropout, no variants) and configure_optimizers; the model
+# is this repo's with the head scaled, so its losses differ from the first step
+NANOGPT_STYLE = """
+from dataclasses import dataclass
+import torch
+import model
+
+
+@dataclass
+class GPTConfig:
+    block_size: int = 1024
+    vocab_size: int = 50304
+    n_layer: int = 12
+    n_head: int = 12
+    n_embd: int = 768
+    dropout: float = 0.1
+    bias: bool = True
+
+
+class GPT(model.GPT):
+    def __init__(self, config):
+        assert config.bias is False and config.dropout == 0.0
+        super().__init__(model.GPTConfig(block_size=config.block_size, vocab_size=config.vocab_size,
+                                         n_layer=config.n_layer, n_head=config.n_head, n_embd=config.n_embd))
+        with torch.no_grad():
+            self.lm_head.weight.mul_(2)
+
+    def configure_optimizers(self, weight_decay, learning_rate, betas, device_type):
+        print('using fused AdamW: False')
+        open(__file__ + '.optimizer', 'w').close()
+        return torch.optim.AdamW(self.parameters(), lr=learning_rate, betas=betas, weight_decay=weight_decay)
+"""
+
+
+def against_rows(stdout):
+    return [[c.strip() for c in l.strip('|').split('|')] for l in stdout.splitlines() if l.startswith('| block')]
+
+
+def test_against_a_copy_of_model_py_times_both_shapes_and_finds_every_loss_equal(tmp_path):
+    copy = tmp_path / 'model.py'
+    copy.write_text(Path('model.py').read_text())
+    r = run('bench.py', f'--against={copy}', '--reps=2', '--threads=1', timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = against_rows(r.stdout)
+    assert [row[0] for row in rows] == ['block 64 x batch 12', 'block 128 x batch 32']
+    for shape, ours, other, ratio, quartiles, same in rows:
+        assert float(ours) > 0 and float(other) > 0
+        assert abs(float(ratio.strip('*x')) - float(ours) / float(other)) < 0.011  # of the unrounded times
+        assert same == 'yes'
+
+
+def test_against_a_nanogpt_style_model_uses_its_config_and_optimizer_and_says_the_losses_differ(tmp_path):
+    (tmp_path / 'model.py').write_text(NANOGPT_STYLE)
+    r = run('bench.py', f"--against={tmp_path / 'model.py'}", '--reps=2', '--threads=1', timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'using fused AdamW' not in r.stdout  # the other model's own prints stay out of the table
+    assert (tmp_path / 'model.py.optimizer').exists()  # its own optimizer, as its train.py would make it
+    rows = against_rows(r.stdout)
+    assert len(rows) == 2 and all(row[-1] == 'no (from step 0)' for row in rows)
