@@ -37,8 +37,10 @@ Benchmarks for nanoreparam, one section per flag, several sections per call allo
             (forward, backward, clipping, the AdamW its train.py makes), alternating in one process on the same random
             tokens; median ms/step, their ratio, the quartiles of the step-by-step ratios, and whether the losses were
             equal at every step. With this repo's model.py at another commit (`git show REF:model.py > /tmp/ref/model.py`)
-            that is a float-identity check of a speed change; with nanoGPT's model.py, the in-process twin of
-            timing the two train.py runs one after the other, steadier on a machine whose speed drifts.
+            it also trains every variant of model.VARIANT_TABLE a few steps at a small shape under both files and
+            says whether losses, weights and buffers came out bit for bit equal: the check that a speed-up keeps
+            every result trained before it. With nanoGPT's model.py it is the in-process twin of timing the two
+            train.py runs one after the other, steadier on a machine whose speed drifts.
 
 --layers    fastfood and blockdiag layers (model.py, blocks=4) against nn.Linear(n, n) of the same emulated size: forward
             and forward+backward with the input gradient, x = (tokens, n), eager. Defaults: tokens 8192 x n {1024, 4096}
@@ -400,17 +402,11 @@ def bench_against(args):
         gen = torch.Generator().manual_seed(1)
         times, losses = [[], []], [[], []]
         for i in range(warmup + reps):
-            tokens = torch.randint(0, shape['vocab_size'], (batch, block + 1), generator=gen).to(device)
-            x, y = tokens[:, :-1].contiguous(), tokens[:, 1:].contiguous()
+            x, y = against_batch(gen, shape['vocab_size'], batch, block, device)
             for j in ((0, 1) if i % 2 == 0 else (1, 0)):
-                model, opt = models[j]
                 _sync(device)
                 t0 = time.perf_counter()
-                _, loss = model(x, y)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                opt.step()
-                opt.zero_grad(set_to_none=True)
+                loss = against_step(*models[j], x, y)
                 _sync(device)
                 if i >= warmup:
                     times[j].append((time.perf_counter() - t0) * 1e3)
@@ -422,6 +418,54 @@ def bench_against(args):
         print(f"| block {block} x batch {batch} | {a:.1f} | {b:.1f} | **{a / b:.2f}x** | {q[0]:.2f}-{q[2]:.2f} "
               f"| {same} |", flush=True)
         del models
+    if 'linear' in {f.name for f in dataclasses.fields(other.GPTConfig)}:  # this repo's model.py, another commit
+        against_variants(other, device)
+
+
+def against_variants(other, device, steps=4, batch=4, small=dict(n_layer=2, n_head=2, n_embd=32, block_size=32)):
+    """With this repo's model.py at another commit: every variant of model.VARIANT_TABLE, at a small shape (seconds,
+    where the dense-projected bases take minutes at the default one), trains a few AdamW steps under both files from the
+    same seed and tokens; a row says whether every loss and every weight and buffer came out equal, bit for bit. A
+    speed-up that keeps the floats keeps every result trained before it."""
+    import model as ours
+    names = {f.name for f in dataclasses.fields(other.GPTConfig)}
+    block = small['block_size']
+    print(f"\n| variant ({small['n_layer']} x {small['n_embd']}, {steps} steps of {batch} x {block} tokens) "
+          f"| losses, weights and buffers bit for bit |")
+    print("|---|---|")
+    for name, kw in ours.VARIANT_TABLE:
+        missing = sorted(set(kw) - names)
+        if missing:
+            print(f"| {name} | n/a: the other GPTConfig has no {', '.join(missing)} |")
+            continue
+        shape = {**ours.TABLE_BASE, **small, **kw}
+        pair = [against_model(mod, shape, device) for mod in (ours, other)]
+        gen = torch.Generator().manual_seed(1)
+        losses = [[], []]
+        for _ in range(steps):
+            x, y = against_batch(gen, shape['vocab_size'], batch, block, device)
+            for j in (0, 1):
+                losses[j].append(against_step(*pair[j], x, y).item())
+        states = [model.state_dict(keep_vars=False) | dict(model.named_buffers()) for model, _ in pair]
+        same = losses[0] == losses[1] and states[0].keys() == states[1].keys() and all(
+            torch.equal(states[0][k], states[1][k]) for k in states[0])
+        print(f"| {name} | {'yes' if same else 'NO'} |", flush=True)
+
+
+def against_batch(gen, vocab_size, batch, block, device):
+    tokens = torch.randint(0, vocab_size, (batch, block + 1), generator=gen).to(device)
+    return tokens[:, :-1].contiguous(), tokens[:, 1:].contiguous()
+
+
+def against_step(model, opt, x, y):
+    """One training step as train.py takes it (without accumulation): forward, backward, clipping at 1, the optimizer.
+    Returns the loss."""
+    _, loss = model(x, y)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    opt.zero_grad(set_to_none=True)
+    return loss
 
 
 # -----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import bench
+import model
 from conftest import run
 from data.common import load_meta
 
@@ -117,13 +118,17 @@ class GPT(model.GPT):
 
 
 def against_rows(stdout):
-    return [[c.strip() for c in l.strip('|').split('|')] for l in stdout.splitlines() if l.startswith('| block')]
+    return [[c.strip() for c in l.strip('|').split('|')] for l in stdout.splitlines() if re.match(r'\| block \d', l)]
 
 
-def test_against_a_copy_of_model_py_times_both_shapes_and_finds_every_loss_equal(tmp_path):
+def variant_rows(stdout):
+    return dict(l.strip('|').rsplit('|', 1) for l in stdout.split('| variant (')[1].splitlines()[2:] if l.startswith('|'))
+
+
+def test_against_a_copy_of_model_py_times_both_shapes_and_finds_every_variant_bit_for_bit_equal(tmp_path):
     copy = tmp_path / 'model.py'
     copy.write_text(Path('model.py').read_text())
-    r = run('bench.py', f'--against={copy}', '--reps=2', '--threads=1', timeout=120)
+    r = run('bench.py', f'--against={copy}', '--reps=2', '--threads=1', timeout=180)
     assert r.returncode == 0, r.stderr[-2000:]
     rows = against_rows(r.stdout)
     assert [row[0] for row in rows] == ['block 64 x batch 12', 'block 128 x batch 32']
@@ -131,6 +136,19 @@ def test_against_a_copy_of_model_py_times_both_shapes_and_finds_every_loss_equal
         assert float(ours) > 0 and float(other) > 0
         assert abs(float(ratio.strip('*x')) - float(ours) / float(other)) < 0.011  # of the unrounded times
         assert same == 'yes'
+    variants = variant_rows(r.stdout)
+    assert [v.strip() for v in variants] == [name for name, _ in model.VARIANT_TABLE]
+    assert all(v.strip() == 'yes' for v in variants.values()), variants
+
+
+def test_against_a_model_py_whose_norm_rounds_differently_finds_every_variant_changed(tmp_path, capsys):
+    text = Path('model.py').read_text()
+    eps = 'r = r.add_(torch.finfo(x.dtype).eps).rsqrt_()'
+    assert text.count(eps) == 2  # RMSNormFn and NormRotaryFn: every variant has both
+    (tmp_path / 'model.py').write_text(text.replace(eps, 'r = r.add_(2 * torch.finfo(x.dtype).eps).rsqrt_()'))
+    bench.against_variants(bench.load_model_file(str(tmp_path / 'model.py')), torch.device('cpu'))
+    variants = variant_rows(capsys.readouterr().out)
+    assert len(variants) == len(model.VARIANT_TABLE) and all(v.strip() == 'NO' for v in variants.values()), variants
 
 
 def test_against_a_nanogpt_style_model_uses_its_config_and_optimizer_and_says_the_losses_differ(tmp_path):
@@ -141,3 +159,4 @@ def test_against_a_nanogpt_style_model_uses_its_config_and_optimizer_and_says_th
     assert (tmp_path / 'model.py.optimizer').exists()  # its own optimizer, as its train.py would make it
     rows = against_rows(r.stdout)
     assert len(rows) == 2 and all(row[-1] == 'no (from step 0)' for row in rows)
+    assert '| variant (' not in r.stdout  # not this repo's model.py: no variants to compare
