@@ -337,6 +337,7 @@ def bench_variants(args):
 # --against: this repo's dense step and another model.py's, alternating in one process
 
 AGAINST_SHAPES = [(64, 12), (128, 32)]  # (block, batch): the two shapes of nanoGPT's side-by-side comparison
+AGAINST_SMALL = dict(n_layer=2, n_head=2, n_embd=32, block_size=32)  # every variant's float check, in seconds
 
 
 def load_model_file(path):
@@ -383,9 +384,9 @@ def bench_against(args):
     """One training step (forward, backward, clipping at 1, AdamW) of train.py's default dense model and of the same
     shape built by another model.py, the two models' steps alternating (which goes first alternates too) in this one
     process on the same random tokens, at the two shapes of the side-by-side comparison: median ms/step of each, the
-    ratio, the spread of step-by-step ratios, and whether the two losses were equal at every step (a float-identity
-    check when the other file is this repo's model.py at another commit). On a VM whose speed drifts between runs
-    minutes apart, this is steadier than timing two train.py runs one after the other."""
+    ratio, the spread of step-by-step ratios, and whether the two losses were equal at every step; then, when the
+    other file is this repo's model.py at another commit, against_variants' bit-for-bit table. On a VM whose speed
+    drifts between runs minutes apart, this is steadier than timing two train.py runs one after the other."""
     import model as ours
     device = torch.device(args.device)
     other = load_model_file(args.against)
@@ -422,7 +423,7 @@ def bench_against(args):
         against_variants(other, device)
 
 
-def against_variants(other, device, steps=4, batch=4, small=dict(n_layer=2, n_head=2, n_embd=32, block_size=32)):
+def against_variants(other, device, steps=4, batch=4, small=AGAINST_SMALL):
     """With this repo's model.py at another commit: every variant of model.VARIANT_TABLE, at a small shape (seconds,
     where the dense-projected bases take minutes at the default one), trains a few AdamW steps under both files from the
     same seed and tokens; a row says whether every loss and every weight and buffer came out equal, bit for bit. A
@@ -446,7 +447,7 @@ def against_variants(other, device, steps=4, batch=4, small=dict(n_layer=2, n_he
             x, y = against_batch(gen, shape['vocab_size'], batch, block, device)
             for j in (0, 1):
                 losses[j].append(against_step(*pair[j], x, y).item())
-        states = [model.state_dict(keep_vars=False) | dict(model.named_buffers()) for model, _ in pair]
+        states = [model.state_dict() | dict(model.named_buffers()) for model, _ in pair]
         same = losses[0] == losses[1] and states[0].keys() == states[1].keys() and all(
             torch.equal(states[0][k], states[1][k]) for k in states[0])
         print(f"| {name} | {'yes' if same else 'NO'} |", flush=True)
