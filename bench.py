@@ -355,18 +355,21 @@ def load_model_file(path):
     cfg = getattr(mod, 'GPTConfig', None)
     if not (dataclasses.is_dataclass(cfg) and hasattr(mod, 'GPT')):
         raise UsageError(f"--against {path}: defines no GPTConfig dataclass and GPT model; give a nanoGPT-style model.py")
-    missing = {'block_size', 'vocab_size', 'n_layer', 'n_head', 'n_embd'} - {f.name for f in dataclasses.fields(cfg)}
+    missing = {'block_size', 'vocab_size', 'n_layer', 'n_head', 'n_embd'} - config_fields(mod)
     if missing:
         raise UsageError(f"--against {path}: its GPTConfig lacks {sorted(missing)}; give a nanoGPT-style model.py")
     return mod
+
+
+def config_fields(mod):
+    return {f.name for f in dataclasses.fields(mod.GPTConfig)}
 
 
 def against_model(mod, shape, device, seed=0):
     """mod's GPT at shape (dense, dropout 0, no biases where it has the option), built after torch.manual_seed(seed),
     and the optimizer its train.py would make: nanoGPT's configure_optimizers (the per-tensor loop on CPU), this
     repo's optim_groups with foreach AdamW (fused on CUDA), else plain AdamW."""
-    names = {f.name for f in dataclasses.fields(mod.GPTConfig)}
-    kw = {k: v for k, v in dict(shape, dropout=0.0, bias=False).items() if k in names}
+    kw = {k: v for k, v in dict(shape, dropout=0.0, bias=False).items() if k in config_fields(mod)}
     torch.manual_seed(seed)
     with contextlib.redirect_stdout(io.StringIO()):  # nanoGPT prints its parameter count and AdamW flavour
         model = mod.GPT(mod.GPTConfig(**kw)).to(device)
@@ -407,7 +410,7 @@ def bench_against(args):
             for j in ((0, 1) if i % 2 == 0 else (1, 0)):
                 _sync(device)
                 t0 = time.perf_counter()
-                loss = against_step(*models[j], x, y)
+                loss = train_step(*models[j], [(x, y)])
                 _sync(device)
                 if i >= warmup:
                     times[j].append((time.perf_counter() - t0) * 1e3)
@@ -419,7 +422,7 @@ def bench_against(args):
         print(f"| block {block} x batch {batch} | {a:.1f} | {b:.1f} | **{a / b:.2f}x** | {q[0]:.2f}-{q[2]:.2f} "
               f"| {same} |", flush=True)
         del models
-    if 'linear' in {f.name for f in dataclasses.fields(other.GPTConfig)}:  # this repo's model.py, another commit
+    if 'linear' in config_fields(other):  # this repo's model.py at another commit
         against_variants(other, device)
 
 
@@ -429,7 +432,7 @@ def against_variants(other, device, steps=4, batch=4, small=AGAINST_SMALL):
     same seed and tokens; a row says whether every loss and every weight and buffer came out equal, bit for bit. A
     speed-up that keeps the floats keeps every result trained before it."""
     import model as ours
-    names = {f.name for f in dataclasses.fields(other.GPTConfig)}
+    names = config_fields(other)
     block = small['block_size']
     print(f"\n| variant ({small['n_layer']} x {small['n_embd']}, {steps} steps of {batch} x {block} tokens) "
           f"| losses, weights and buffers bit for bit |")
@@ -446,7 +449,7 @@ def against_variants(other, device, steps=4, batch=4, small=AGAINST_SMALL):
         for _ in range(steps):
             x, y = against_batch(gen, shape['vocab_size'], batch, block, device)
             for j in (0, 1):
-                losses[j].append(against_step(*pair[j], x, y).item())
+                losses[j].append(train_step(*pair[j], [(x, y)]).item())
         states = [model.state_dict() | dict(model.named_buffers()) for model, _ in pair]
         same = losses[0] == losses[1] and states[0].keys() == states[1].keys() and all(
             torch.equal(states[0][k], states[1][k]) for k in states[0])
@@ -456,17 +459,6 @@ def against_variants(other, device, steps=4, batch=4, small=AGAINST_SMALL):
 def against_batch(gen, vocab_size, batch, block, device):
     tokens = torch.randint(0, vocab_size, (batch, block + 1), generator=gen).to(device)
     return tokens[:, :-1].contiguous(), tokens[:, 1:].contiguous()
-
-
-def against_step(model, opt, x, y):
-    """One training step as train.py takes it (without accumulation): forward, backward, clipping at 1, the optimizer.
-    Returns the loss."""
-    _, loss = model(x, y)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-    opt.step()
-    opt.zero_grad(set_to_none=True)
-    return loss
 
 
 # -----------------------------------------------------------------------------
@@ -487,15 +479,18 @@ RELSTEP_ROWS = [
 
 def train_step(model, opt, batches, run=None, autocast=None):
     """One optimizer step as train.py takes it: forward + backward over the micro-batches [(x, y), ...] (random bases
-    project once, on the last), gradient clipping at 1, the optimizer. run: the (compiled) callable, default model."""
+    project once, on the last), gradient clipping at 1, the optimizer. run: the (compiled) callable, default model.
+    Returns the last micro-batch's loss. Takes another file's GPT too (bench_against), which has no last_micro_step."""
     for micro, (x, y) in enumerate(batches):
-        model.last_micro_step(micro == len(batches) - 1)
+        if hasattr(model, 'last_micro_step'):
+            model.last_micro_step(micro == len(batches) - 1)
         with autocast or contextlib.nullcontext():
             _, loss = (run or model)(x, y)
         loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     opt.step()
     opt.zero_grad(set_to_none=True)
+    return loss
 
 
 def effective_weights(model):
